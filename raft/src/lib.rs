@@ -1,0 +1,1 @@
+//! lifeboat-raft: openraft wiring generic over an application state machine.

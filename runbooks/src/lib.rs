@@ -1,0 +1,1 @@
+//! Lifeboat runbooks: the YAML schema, the linter and the pure planner (issue 6).
