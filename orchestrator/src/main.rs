@@ -1,2 +1,23 @@
-//! The `lifeboat` binary.
-fn main() {}
+//! The `lifeboat` binary: parses the command line, installs the tracing subscriber and
+//! runs the command.
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    let filter = EnvFilter::try_from_env("LIFEBOAT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = lifeboat::cli::Cli::parse();
+    let code = match lifeboat::cli::run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,178 @@
+//! The `/v1` handlers of the foundation: status, audit, clusters, key/value.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiJson, Operator, Viewer};
+use crate::catalog::{Op, Response};
+use crate::node::Node;
+
+/// One member of the group as this node sees it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MemberView {
+    /// Node id.
+    pub id: u64,
+    /// `voter` or `learner`.
+    pub role: String,
+    /// Raft address (from the membership).
+    pub raft: String,
+    /// API URL (from this node's config), if known.
+    pub api: Option<String>,
+}
+
+/// `GET /v1/status`: this node's own view (answered locally, never forwarded).
+pub async fn status(State(node): State<Arc<Node>>, _who: Viewer) -> Json<Value> {
+    let raft = node.raft.status();
+    let member = |(id, addr): &(u64, String), role: &str| MemberView {
+        id: *id,
+        role: role.to_string(),
+        raft: addr.clone(),
+        api: node.api_url_of(*id).map(str::to_string),
+    };
+    let mut members: Vec<MemberView> = raft.voters.iter().map(|m| member(m, "voter")).collect();
+    members.extend(raft.learners.iter().map(|m| member(m, "learner")));
+    let leader = raft
+        .leader_id
+        .map(|id| json!({ "id": id, "api": node.api_url_of(id) }));
+    let (clusters, last_index, audit_entries) = node.raft.read_local(|c| {
+        let clusters: Vec<Value> = c
+            .clusters
+            .values()
+            .map(|r| json!({ "name": r.name, "context": r.context, "registered_at_ms": r.registered_at_ms }))
+            .collect();
+        (clusters, c.last_index, c.audit.len())
+    });
+    Json(json!({
+        "node_id": node.cfg.node_id,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": node.started.elapsed().as_secs(),
+        "raft": raft,
+        "leader": leader,
+        "members": members,
+        "clusters": clusters,
+        "catalog": { "last_index": last_index, "audit_entries": audit_entries },
+    }))
+}
+
+/// Query of `GET /v1/audit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries with a sequence number above this.
+    #[serde(default)]
+    pub after: u64,
+    /// At most this many (default 100, max 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/audit`.
+pub async fn audit(
+    State(node): State<Arc<Node>>,
+    _who: Viewer,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = node.read(|c| c.audit_after(q.after, limit)).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+/// `GET /v1/clusters`: clusters registered in the catalog.
+pub async fn clusters(
+    State(node): State<Arc<Node>>,
+    _who: Viewer,
+) -> Result<Json<Value>, ApiError> {
+    let clusters = node
+        .read(|c| c.clusters.values().cloned().collect::<Vec<_>>())
+        .await?;
+    Ok(Json(json!({ "clusters": clusters })))
+}
+
+fn check_key(key: &str) -> Result<(), ApiError> {
+    let ok = !key.is_empty()
+        && key.len() <= 256
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid key: use 1-256 characters of [A-Za-z0-9-_.:/]",
+        ))
+    }
+}
+
+/// `GET /v1/kv/{key}`.
+pub async fn kv_get(
+    State(node): State<Arc<Node>>,
+    _who: Viewer,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    check_key(&key)?;
+    let entry = node.read(|c| c.kv.get(&key).cloned()).await?;
+    let entry = entry.ok_or_else(|| ApiError::NotFound(format!("no key `{key}`")))?;
+    Ok(Json(
+        json!({ "key": key, "value": entry.value, "version": entry.version }),
+    ))
+}
+
+/// Body of `PUT /v1/kv/{key}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvPutBody {
+    /// The value.
+    pub value: Value,
+    /// Compare-and-set: the version the key must be at (0 = absent).
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// `PUT /v1/kv/{key}`.
+pub async fn kv_put(
+    State(node): State<Arc<Node>>,
+    who: Operator,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<KvPutBody>,
+) -> Result<Json<Value>, ApiError> {
+    check_key(&key)?;
+    let op = Op::KvPut {
+        key: key.clone(),
+        value: body.value,
+        expected_version: body.expected_version,
+    };
+    match node.write(&who.who.name, op).await? {
+        Response::KvWritten { version } => Ok(Json(json!({ "key": key, "version": version }))),
+        Response::Conflict { current } => Err(ApiError::Conflict {
+            message: format!("key `{key}` is not at the expected version"),
+            details: json!({ "current_version": current }),
+        }),
+        other => Err(ApiError::Internal(format!("unexpected response {other:?}"))),
+    }
+}
+
+/// `DELETE /v1/kv/{key}`.
+pub async fn kv_delete(
+    State(node): State<Arc<Node>>,
+    who: Operator,
+    Path(key): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    check_key(&key)?;
+    match node
+        .write(&who.who.name, Op::KvDelete { key: key.clone() })
+        .await?
+    {
+        Response::Applied { index } => Ok(Json(json!({ "key": key, "deleted_at_index": index }))),
+        _ => Err(ApiError::NotFound(format!("no key `{key}`"))),
+    }
+}
+
+/// Any other `/v1` path: authenticate first (401/403 on every route), then 404.
+pub async fn not_found(_who: Viewer, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route {}", uri.path()))
+}

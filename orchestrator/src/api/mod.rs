@@ -1,0 +1,80 @@
+//! The HTTP API (axum): routes, authentication, forwarding to the leader, metrics.
+//!
+//! Route table (roles: viewer < operator < admin):
+//!
+//! | route | role | what |
+//! |---|---|---|
+//! | `GET /healthz` | none | the process serves HTTP |
+//! | `GET /readyz` | none | a leader is known and this node has applied what it committed |
+//! | `GET /metrics` | none | Prometheus text |
+//! | `GET /v1/status` | viewer | this node's view: Raft state, leader, members, clusters |
+//! | `GET /v1/audit?after=SEQ&limit=N` | viewer | audit log (linearizable) |
+//! | `GET /v1/clusters` | viewer | registered clusters (linearizable) |
+//! | `GET /v1/kv/{key}` | viewer | test/benchmark namespace (linearizable) |
+//! | `PUT /v1/kv/{key}` | operator | `{"value":..,"expected_version":N?}` |
+//! | `DELETE /v1/kv/{key}` | operator | |
+//!
+//! Any other `/v1` path answers 401/403 before 404, so authentication covers every route.
+
+mod error;
+mod extract;
+mod forward;
+mod handlers;
+mod probes;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use error::{ApiError, ForwardTo, error_body};
+pub use extract::{Admin, ApiJson, Operator, Viewer, authenticate};
+pub use forward::{FORWARDED, SERVED_BY};
+
+use crate::node::Node;
+
+/// The node's whole API router.
+pub fn router(node: Arc<Node>) -> Router {
+    let limit = node.cfg.api.max_body_bytes;
+    let v1 = Router::new()
+        .route("/v1/status", get(handlers::status))
+        .route("/v1/audit", get(handlers::audit))
+        .route("/v1/clusters", get(handlers::clusters))
+        .route(
+            "/v1/kv/{key}",
+            get(handlers::kv_get)
+                .put(handlers::kv_put)
+                .delete(handlers::kv_delete),
+        )
+        .fallback(handlers::not_found)
+        .layer(middleware::from_fn_with_state(
+            node.clone(),
+            forward::forward_to_leader,
+        ))
+        .layer(DefaultBodyLimit::max(limit));
+    Router::new()
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(probes::metrics))
+        .merge(v1)
+        .layer(middleware::from_fn_with_state(node.clone(), record_metrics))
+        .with_state(node)
+}
+
+/// Count and time every request by method, route template and status.
+async fn record_metrics(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await.into_response();
+    node.metrics
+        .observe_request(&method, &route, resp.status().as_u16(), start.elapsed());
+    resp
+}

@@ -1,0 +1,108 @@
+//! Commands replicated through the Raft log, and their responses.
+//!
+//! Every command carries a format version (`v`). A node refuses (deterministically, as a
+//! `Rejected` response) a command of a version newer than it understands, so a mixed-
+//! version group never applies half-understood entries.
+
+use serde::{Deserialize, Serialize};
+
+/// The newest command format this build writes and understands.
+pub const COMMAND_VERSION: u16 = 1;
+
+/// One replicated command: who asked, when (leader-stamped), and what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    /// Format version, see [`COMMAND_VERSION`].
+    pub v: u16,
+    /// Milliseconds since the Unix epoch, stamped by the proposing leader.
+    pub at_ms: u64,
+    /// Who asked (token name, or `node-N` for the nodes' own entries).
+    pub actor: String,
+    /// What to do.
+    pub op: Op,
+}
+
+impl Command {
+    /// A command of the current version.
+    pub fn new(at_ms: u64, actor: impl Into<String>, op: Op) -> Self {
+        Self {
+            v: COMMAND_VERSION,
+            at_ms,
+            actor: actor.into(),
+            op,
+        }
+    }
+}
+
+/// The operations of version 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Op {
+    /// Register (or update) a protected cluster.
+    RegisterCluster {
+        /// Cluster name.
+        name: String,
+        /// Kubeconfig context, if not the current one.
+        context: Option<String>,
+    },
+    /// Remove a cluster from the catalog.
+    DeregisterCluster {
+        /// Cluster name.
+        name: String,
+    },
+    /// Record an event in the audit log.
+    Audit {
+        /// What happened, e.g. `leader.elected`.
+        action: String,
+        /// What it happened to.
+        target: String,
+        /// Free-form structured details.
+        #[serde(default)]
+        details: serde_json::Value,
+    },
+    /// Set a key; with `expected_version`, only if the key is at that version
+    /// (0 = only if absent).
+    KvPut {
+        /// The key.
+        key: String,
+        /// The value.
+        value: serde_json::Value,
+        /// Compare-and-set precondition.
+        #[serde(default)]
+        expected_version: Option<u64>,
+    },
+    /// Delete a key.
+    KvDelete {
+        /// The key.
+        key: String,
+    },
+}
+
+/// What applying a command produced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Entries that are not commands (blank, membership) answer nothing.
+    #[default]
+    None,
+    /// Applied at this log index.
+    Applied {
+        /// The log index.
+        index: u64,
+    },
+    /// A key was written; its new version is the log index.
+    KvWritten {
+        /// The key's new version.
+        version: u64,
+    },
+    /// A compare-and-set failed.
+    Conflict {
+        /// The key's current version (None when absent).
+        current: Option<u64>,
+    },
+    /// Not applied, deterministically, for this reason.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}

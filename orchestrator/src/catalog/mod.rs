@@ -1,0 +1,15 @@
+//! The replicated catalog: the application state machine behind Raft.
+//!
+//! Everything the group agrees on lives here: registered clusters, the audit log and a
+//! generic key/value namespace (for tests and benchmarks). Later issues add health
+//! votes and verdicts, snapshots, runbooks, runs and drills.
+//!
+//! `apply` is pure and deterministic: it only reads the command and the current state.
+//! Time comes from the command itself (`at_ms`, stamped by the leader that proposed
+//! it), never from the clock of the node that applies it.
+
+mod command;
+mod state;
+
+pub use command::{COMMAND_VERSION, Command, Op, Response};
+pub use state::{AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, RegisteredCluster};

@@ -1,0 +1,307 @@
+//! The catalog's state and its pure `apply`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{COMMAND_VERSION, Command, Op, Response};
+
+/// Format version of the serialised catalog (Raft snapshots).
+pub const CATALOG_FORMAT: u32 = 1;
+
+/// How many audit entries the catalog keeps (the oldest are dropped first).
+pub const AUDIT_CAPACITY: usize = 10_000;
+
+/// A protected cluster as the group knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredCluster {
+    /// Cluster name.
+    pub name: String,
+    /// Kubeconfig context.
+    pub context: Option<String>,
+    /// When it was registered (leader time, ms).
+    pub registered_at_ms: u64,
+    /// Log index of the registration.
+    pub index: u64,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Sequence number, gap-free and increasing.
+    pub seq: u64,
+    /// Log index of the command that produced it.
+    pub index: u64,
+    /// Leader time, ms since the epoch.
+    pub at_ms: u64,
+    /// Who.
+    pub actor: String,
+    /// What, e.g. `cluster.registered`.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// Structured details.
+    pub details: serde_json::Value,
+}
+
+/// A key/value entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KvEntry {
+    /// The value.
+    pub value: serde_json::Value,
+    /// Version: the log index of the last write.
+    pub version: u64,
+    /// Leader time of the last write.
+    pub updated_at_ms: u64,
+}
+
+/// The replicated catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Format version of this structure.
+    pub format: u32,
+    /// Registered clusters by name.
+    pub clusters: BTreeMap<String, RegisteredCluster>,
+    /// The newest audit entries.
+    pub audit: VecDeque<AuditEntry>,
+    /// Next audit sequence number.
+    pub next_audit_seq: u64,
+    /// The test/benchmark key/value namespace.
+    pub kv: BTreeMap<String, KvEntry>,
+    /// The latest leader time seen (monotonic).
+    pub clock_ms: u64,
+    /// Index of the last applied command.
+    pub last_index: u64,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self {
+            format: CATALOG_FORMAT,
+            clusters: BTreeMap::new(),
+            audit: VecDeque::new(),
+            next_audit_seq: 1,
+            kv: BTreeMap::new(),
+            clock_ms: 0,
+            last_index: 0,
+        }
+    }
+}
+
+impl Catalog {
+    /// Apply one committed command at `index`. Pure and deterministic.
+    pub fn apply_command(&mut self, index: u64, cmd: Command) -> Response {
+        self.last_index = index;
+        if cmd.v > COMMAND_VERSION || cmd.v == 0 {
+            return Response::Rejected {
+                reason: format!(
+                    "command format v{} is not understood by this node (it knows v1..v{}): \
+                     upgrade every node before using newer features",
+                    cmd.v, COMMAND_VERSION
+                ),
+            };
+        }
+        // Leader time only moves forward, even across a leader change with clock skew.
+        self.clock_ms = self.clock_ms.max(cmd.at_ms);
+        let now = self.clock_ms;
+        match cmd.op {
+            Op::RegisterCluster { name, context } => {
+                let changed = self
+                    .clusters
+                    .get(&name)
+                    .is_none_or(|c| c.context != context);
+                if changed {
+                    let details = serde_json::json!({ "context": context });
+                    let entry = RegisteredCluster {
+                        name: name.clone(),
+                        context,
+                        registered_at_ms: now,
+                        index,
+                    };
+                    self.clusters.insert(name.clone(), entry);
+                    self.audit(index, &cmd.actor, "cluster.registered", &name, details);
+                }
+                Response::Applied { index }
+            }
+            Op::DeregisterCluster { name } => {
+                if self.clusters.remove(&name).is_some() {
+                    let details = serde_json::Value::Null;
+                    self.audit(index, &cmd.actor, "cluster.deregistered", &name, details);
+                    Response::Applied { index }
+                } else {
+                    Response::Rejected {
+                        reason: format!("cluster `{name}` is not registered"),
+                    }
+                }
+            }
+            Op::Audit {
+                action,
+                target,
+                details,
+            } => {
+                self.audit(index, &cmd.actor, &action, &target, details);
+                Response::Applied { index }
+            }
+            Op::KvPut {
+                key,
+                value,
+                expected_version,
+            } => {
+                let current = self.kv.get(&key).map(|e| e.version);
+                if let Some(expected) = expected_version
+                    && current.unwrap_or(0) != expected
+                {
+                    return Response::Conflict { current };
+                }
+                let entry = KvEntry {
+                    value,
+                    version: index,
+                    updated_at_ms: now,
+                };
+                self.kv.insert(key, entry);
+                Response::KvWritten { version: index }
+            }
+            Op::KvDelete { key } => match self.kv.remove(&key) {
+                Some(_) => Response::Applied { index },
+                None => Response::Conflict { current: None },
+            },
+        }
+    }
+
+    fn audit(
+        &mut self,
+        index: u64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) {
+        let entry = AuditEntry {
+            seq: self.next_audit_seq,
+            index,
+            at_ms: self.clock_ms,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            details,
+        };
+        self.next_audit_seq += 1;
+        self.audit.push_back(entry);
+        while self.audit.len() > AUDIT_CAPACITY {
+            self.audit.pop_front();
+        }
+    }
+
+    /// Audit entries with `seq > after`, oldest first, at most `limit`.
+    pub fn audit_after(&self, after: u64, limit: usize) -> Vec<AuditEntry> {
+        self.audit
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+impl lifeboat_raft::StateMachine for Catalog {
+    type Command = Command;
+    type Response = Response;
+
+    fn apply(&mut self, index: u64, _term: u64, cmd: Command) -> Response {
+        self.apply_command(index, cmd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(at_ms: u64, op: Op) -> Command {
+        Command::new(at_ms, "tester", op)
+    }
+
+    fn put(key: &str, expected_version: Option<u64>) -> Op {
+        Op::KvPut {
+            key: key.into(),
+            value: serde_json::json!(1),
+            expected_version,
+        }
+    }
+
+    #[test]
+    fn kv_compare_and_set() {
+        let mut c = Catalog::default();
+        assert_eq!(
+            c.apply_command(5, cmd(1, put("a", Some(0)))),
+            Response::KvWritten { version: 5 }
+        );
+        let stale = c.apply_command(6, cmd(2, put("a", Some(0))));
+        assert_eq!(stale, Response::Conflict { current: Some(5) });
+        assert_eq!(
+            c.apply_command(7, cmd(3, put("a", Some(5)))),
+            Response::KvWritten { version: 7 }
+        );
+        assert_eq!(c.kv["a"].version, 7);
+    }
+
+    #[test]
+    fn leader_time_is_monotonic_across_skewed_leaders() {
+        let mut c = Catalog::default();
+        c.apply_command(1, cmd(1_000, put("a", None)));
+        c.apply_command(2, cmd(900, put("b", None)));
+        assert_eq!(c.clock_ms, 1_000);
+        assert_eq!(c.kv["b"].updated_at_ms, 1_000);
+    }
+
+    #[test]
+    fn registering_a_cluster_is_audited_once() {
+        let mut c = Catalog::default();
+        let reg = || Op::RegisterCluster {
+            name: "eu-west".into(),
+            context: None,
+        };
+        c.apply_command(1, cmd(10, reg()));
+        c.apply_command(2, cmd(11, reg()));
+        assert_eq!(c.clusters.len(), 1);
+        let audit = c.audit_after(0, 100);
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].action, "cluster.registered");
+        assert_eq!(audit[0].actor, "tester");
+    }
+
+    #[test]
+    fn newer_command_versions_are_rejected_not_applied() {
+        let mut c = Catalog::default();
+        let mut future = cmd(1, put("a", None));
+        future.v = COMMAND_VERSION + 1;
+        assert!(matches!(
+            c.apply_command(1, future),
+            Response::Rejected { .. }
+        ));
+        assert!(c.kv.is_empty());
+    }
+
+    #[test]
+    fn audit_log_is_bounded_and_sequenced() {
+        let mut c = Catalog::default();
+        for i in 0..(AUDIT_CAPACITY as u64 + 5) {
+            let op = Op::Audit {
+                action: "x".into(),
+                target: "y".into(),
+                details: serde_json::Value::Null,
+            };
+            c.apply_command(i + 1, cmd(i, op));
+        }
+        assert_eq!(c.audit.len(), AUDIT_CAPACITY);
+        assert_eq!(c.audit.front().unwrap().seq, 6);
+        assert_eq!(c.audit_after(AUDIT_CAPACITY as u64, 100).len(), 5);
+    }
+
+    #[test]
+    fn catalog_round_trips_through_json() {
+        let mut c = Catalog::default();
+        c.apply_command(1, cmd(1, put("k", None)));
+        let back: Catalog = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,271 @@
+//! `lifeboat dev`: a whole fleet on this machine, each part its own child process.
+//!
+//! Layout of `--dir` (default `.lifeboat-dev`): `cluster.secret`, `admin.token` (0600),
+//! `node-N.yaml`, `node-N/` (data), `node-N.log`, `clusters/NAME/` and `NAME.kubeconfig`
+//! per simulated cluster, `store/` (object store), and `dev.json` describing it all.
+//! Re-running with the same `--dir` resumes the same fleet; `--fresh` starts over.
+//! Ctrl-C (or SIGTERM) stops every child.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::dev::{NodeConfigSpec, PeerSpec, ensure_secret, render_node_config};
+
+/// Names of the first simulated clusters; more are called `cluster-N`.
+const CLUSTER_NAMES: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+/// Orchestrator nodes in a dev fleet.
+const NODES: u64 = 3;
+
+/// Arguments of `lifeboat dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Directory for the fleet's configs, data and logs.
+    #[arg(long, default_value = ".lifeboat-dev")]
+    pub dir: PathBuf,
+    /// Node N's API listens on BASE+N, its Raft on BASE+10+N, cluster K on BASE+100+K.
+    #[arg(long, default_value_t = 7100)]
+    pub port_base: u16,
+    /// Number of simulated clusters (`lifeboat-kubesim` processes).
+    #[arg(long, default_value_t = 3)]
+    pub clusters: u16,
+    /// Delete the directory first and start a new fleet.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+struct Running {
+    name: String,
+    child: Child,
+}
+
+/// Run the fleet until Ctrl-C.
+pub async fn run(args: DevArgs) -> anyhow::Result<i32> {
+    if args.fresh && args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .with_context(|| format!("cannot remove {}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let dir = std::fs::canonicalize(&args.dir)?;
+    let exe = std::env::current_exe().context("cannot find the lifeboat executable")?;
+    let mut children = Vec::new();
+    let result = start_fleet(&args, &dir, &exe, &mut children).await;
+    match result {
+        Ok(()) => super::shutdown_signal().await,
+        Err(ref e) => eprintln!("error: {e:#}"),
+    }
+    eprintln!("stopping {} processes...", children.len());
+    stop_all(&mut children).await;
+    result.map(|()| 0)
+}
+
+async fn start_fleet(
+    args: &DevArgs,
+    dir: &Path,
+    exe: &Path,
+    children: &mut Vec<Running>,
+) -> anyhow::Result<()> {
+    let admin_token = ensure_secret(&dir.join("admin.token"))?;
+    ensure_secret(&dir.join("cluster.secret"))?;
+    let store = dir.join("store");
+    std::fs::create_dir_all(&store)?;
+    let clusters = start_clusters(args, dir, exe, children).await?;
+    let base = args.port_base;
+    let peers: Vec<PeerSpec> = (1..=NODES)
+        .map(|i| PeerSpec {
+            id: i,
+            api: format!("http://127.0.0.1:{}", base + i as u16),
+            raft: format!("http://127.0.0.1:{}", base + 10 + i as u16),
+        })
+        .collect();
+    let mut nodes_json = Vec::new();
+    for i in 1..=NODES {
+        let spec = NodeConfigSpec {
+            id: i,
+            data_dir: dir.join(format!("node-{i}")),
+            listen_api: format!("127.0.0.1:{}", base + i as u16).parse()?,
+            listen_raft: format!("127.0.0.1:{}", base + 10 + i as u16).parse()?,
+            peers: peers.clone(),
+            secret_file: dir.join("cluster.secret"),
+            tokens: vec![("admin".into(), "admin".into(), dir.join("admin.token"))],
+            store_url: format!("file://{}", store.display()),
+            clusters: clusters
+                .iter()
+                .map(|c| (c.0.clone(), c.2.clone()))
+                .collect(),
+            extra_yaml: String::new(),
+        };
+        let config = dir.join(format!("node-{i}.yaml"));
+        std::fs::write(&config, render_node_config(&spec))?;
+        let log = dir.join(format!("node-{i}.log"));
+        let child = spawn(
+            exe,
+            &["serve", "--config", &config.display().to_string()],
+            &log,
+        )?;
+        let pid = child.id();
+        children.push(Running {
+            name: format!("node-{i}"),
+            child,
+        });
+        nodes_json.push(json!({
+            "id": i, "api": peers[i as usize - 1].api, "pid": pid,
+            "config": config, "log": log,
+        }));
+    }
+    let apis: Vec<String> = peers.iter().map(|p| format!("{}/readyz", p.api)).collect();
+    wait_ready(&apis, children, Duration::from_secs(60)).await?;
+    let clusters_json: Vec<_> = clusters
+        .iter()
+        .map(|(name, server, kubeconfig, pid)| {
+            json!({ "name": name, "server": server, "kubeconfig": kubeconfig, "pid": pid })
+        })
+        .collect();
+    let dev = json!({
+        "nodes": nodes_json,
+        "clusters": clusters_json,
+        "admin_token": admin_token,
+        "store": format!("file://{}", store.display()),
+    });
+    std::fs::write(dir.join("dev.json"), serde_json::to_string_pretty(&dev)?)?;
+    print_welcome(dir, &peers[0].api, clusters.len());
+    Ok(())
+}
+
+/// Start the simulated clusters; returns (name, server URL, kubeconfig, pid).
+async fn start_clusters(
+    args: &DevArgs,
+    dir: &Path,
+    exe: &Path,
+    children: &mut Vec<Running>,
+) -> anyhow::Result<Vec<(String, String, PathBuf, Option<u32>)>> {
+    if args.clusters == 0 {
+        return Ok(Vec::new());
+    }
+    let kubesim = exe.with_file_name("lifeboat-kubesim");
+    if !kubesim.exists() {
+        bail!(
+            "{} not found: build every binary first with `cargo build --workspace --bins`, \
+             or pass --clusters 0",
+            kubesim.display()
+        );
+    }
+    let mut out = Vec::new();
+    let mut ready = Vec::new();
+    for k in 1..=args.clusters {
+        let name = CLUSTER_NAMES
+            .get(usize::from(k) - 1)
+            .map_or_else(|| format!("cluster-{k}"), |n| n.to_string());
+        let port = args.port_base + 100 + k;
+        let server = format!("http://127.0.0.1:{port}");
+        let kubeconfig = dir.join(format!("{name}.kubeconfig"));
+        let data = dir.join("clusters").join(&name);
+        std::fs::create_dir_all(&data)?;
+        let log = dir.join(format!("{name}.log"));
+        let argv = [
+            "--listen".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+            "--data-dir".into(),
+            data.display().to_string(),
+        ];
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let child = spawn(&kubesim, &argv, &log)?;
+        let pid = child.id();
+        children.push(Running {
+            name: name.clone(),
+            child,
+        });
+        ready.push(format!("{server}/readyz"));
+        out.push((name, server, kubeconfig, pid));
+    }
+    wait_ready(&ready, children, Duration::from_secs(30)).await?;
+    Ok(out)
+}
+
+fn spawn(exe: &Path, args: &[&str], log: &Path) -> anyhow::Result<Child> {
+    let out = std::fs::File::create(log)?;
+    let err = out.try_clone()?;
+    Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", exe.display()))
+}
+
+/// Poll every URL until it answers 2xx; fail early if a child exits.
+async fn wait_ready(
+    urls: &[String],
+    children: &mut [Running],
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let deadline = Instant::now() + limit;
+    loop {
+        for c in children.iter_mut() {
+            if let Some(status) = c.child.try_wait()? {
+                bail!(
+                    "{} exited during start-up ({status}); see its log in the dev dir",
+                    c.name
+                );
+            }
+        }
+        let mut all = true;
+        for u in urls {
+            let ok = http
+                .get(u)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            all &= ok;
+        }
+        if all {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the fleet was not ready within {limit:?}; see the logs in the dev dir");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn stop_all(children: &mut [Running]) {
+    for c in children.iter() {
+        if let Some(pid) = c.child.id() {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+        }
+    }
+    for c in children.iter_mut() {
+        let stopped = tokio::time::timeout(Duration::from_secs(5), c.child.wait()).await;
+        if stopped.is_err() {
+            let _ = c.child.kill().await;
+        }
+    }
+}
+
+fn print_welcome(dir: &Path, api: &str, clusters: usize) {
+    println!(
+        "Lifeboat dev fleet is up: 3 nodes, {clusters} simulated clusters.\n\
+         \n  API     {api}\n  token   {dir}/admin.token\n  state   {dir}/dev.json\n\
+         \nTry, in another shell:\n\
+         \n  export LIFEBOAT_SERVER={api} LIFEBOAT_TOKEN=$(cat {dir}/admin.token)\
+         \n  lifeboat status\
+         \n  curl -s {api}/metrics | head\n\
+         \nCtrl-C stops every process.",
+        dir = dir.display()
+    );
+}

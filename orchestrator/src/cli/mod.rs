@@ -1,0 +1,109 @@
+//! The `lifeboat` command line: argument definitions and dispatch.
+
+mod dev;
+mod status;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use dev::DevArgs;
+
+/// Lifeboat: disaster recovery and failover for fleets of Kubernetes clusters.
+#[derive(Debug, Parser)]
+#[command(name = "lifeboat", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of read commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable text.
+    Text,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// Where the API is and which token to use.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// API base URL of any node.
+    #[arg(long, env = "LIFEBOAT_SERVER", default_value = "http://127.0.0.1:7101")]
+    pub server: String,
+    /// Bearer token (viewer role is enough for reads).
+    #[arg(long, env = "LIFEBOAT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one orchestrator node.
+    Serve {
+        /// The node's config file (YAML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Check a config file and exit (0 valid, 1 invalid).
+    CheckConfig {
+        /// The node's config file (YAML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Show the group: leader, term, members, clusters.
+    Status(ServerArgs),
+    /// Run a whole local fleet (3 nodes) as child processes.
+    Dev(DevArgs),
+}
+
+/// Run the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Serve { config } => serve(config).await,
+        Command::CheckConfig { config } => match crate::config::load(&config) {
+            Ok(c) => {
+                println!(
+                    "{}: valid (node {}, {} peers)",
+                    config.display(),
+                    c.node_id,
+                    c.peers.len()
+                );
+                Ok(0)
+            }
+            Err(e) => {
+                eprint!("{e}");
+                Ok(1)
+            }
+        },
+        Command::Status(args) => status::run(args).await,
+        Command::Dev(args) => dev::run(args).await,
+    }
+}
+
+async fn serve(config: PathBuf) -> anyhow::Result<i32> {
+    let cfg = match crate::config::load(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(2);
+        }
+    };
+    crate::node::serve(cfg, shutdown_signal()).await?;
+    Ok(0)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+}

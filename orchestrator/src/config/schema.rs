@@ -1,0 +1,171 @@
+//! The YAML schema of a node's config file, as typed structs.
+//!
+//! Every struct denies unknown keys, so a typo is an error rather than a silently ignored
+//! setting. Fields that validation may complain about are wrapped in [`Spanned`] so the
+//! error can name the line and column. Defaults live in one place: the `Default` impls of
+//! [`RaftTuning`] and [`ApiTuning`].
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::path::PathBuf;
+
+use crate::auth::Role;
+
+/// A node's whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This node's identity and storage.
+    pub node: NodeSection,
+    /// Where this node listens.
+    pub listen: ListenConfig,
+    /// Every voter of the group, this node included.
+    pub peers: Vec<PeerConfig>,
+    /// API tokens and the node-to-node secret.
+    pub auth: AuthConfig,
+    /// The Kubernetes clusters this group protects.
+    #[serde(default)]
+    pub clusters: Vec<ClusterConfig>,
+    /// Where snapshots and reports are stored.
+    pub store: StoreConfig,
+    /// Raft timing and log compaction.
+    #[serde(default)]
+    pub raft: RaftTuning,
+    /// HTTP API limits.
+    #[serde(default)]
+    pub api: ApiTuning,
+}
+
+/// `node:`: identity and data directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// Node id, unique in the group, > 0.
+    pub id: Spanned<u64>,
+    /// Raft log, vote and snapshots live here (relative to the config file).
+    pub data_dir: Spanned<PathBuf>,
+}
+
+/// `listen:`: socket addresses this node binds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// The HTTP API (`IP:PORT`).
+    pub api: Spanned<String>,
+    /// Node-to-node Raft traffic (`IP:PORT`).
+    pub raft: Spanned<String>,
+}
+
+/// One voter of the group, as this node reaches it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's node id.
+    pub id: Spanned<u64>,
+    /// Base URL of its HTTP API, e.g. `http://10.0.0.1:7101`.
+    pub api: Spanned<String>,
+    /// Base URL of its Raft endpoint, e.g. `http://10.0.0.1:7111`.
+    pub raft: Spanned<String>,
+}
+
+/// `auth:`: bearer tokens for the API and the secret between nodes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// File holding the node-to-node secret (mode 0600).
+    #[serde(default)]
+    pub cluster_secret_file: Option<Spanned<PathBuf>>,
+    /// Name of an environment variable holding the node-to-node secret.
+    #[serde(default)]
+    pub cluster_secret_env: Option<Spanned<String>>,
+    /// API tokens.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One API token: a name (for the audit log), a role, and the token as a file or a hash.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds this token; shown in the audit log, never the token itself.
+    pub name: Spanned<String>,
+    /// `viewer`, `operator` or `admin`.
+    pub role: Role,
+    /// A file holding the token (mode 0600).
+    #[serde(default)]
+    pub token_file: Option<Spanned<PathBuf>>,
+    /// The hex SHA-256 of the token.
+    #[serde(default)]
+    pub sha256: Option<Spanned<String>>,
+}
+
+/// One protected Kubernetes cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Cluster name, a DNS label (`eu-west`).
+    pub name: Spanned<String>,
+    /// Path of its kubeconfig (relative to the config file).
+    pub kubeconfig: Spanned<PathBuf>,
+    /// Context inside the kubeconfig; the current context when absent.
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+/// `store:`: the object store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `file:///path`, `memory://`, `s3://bucket/prefix`, `gs://...` or `az://...`.
+    pub url: Spanned<String>,
+}
+
+/// `raft:`: timing and compaction. Every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftTuning {
+    /// Leader heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomised election timeout.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomised election timeout.
+    pub election_timeout_max_ms: u64,
+    /// Build a state-machine snapshot every N applied entries.
+    pub snapshot_logs_since_last: u64,
+    /// Log entries kept behind a snapshot.
+    pub max_in_snapshot_log_to_keep: u64,
+    /// A write that cannot commit within this fails (no quorum) instead of hanging.
+    pub write_timeout_ms: u64,
+}
+
+impl Default for RaftTuning {
+    fn default() -> Self {
+        Self {
+            heartbeat_ms: 150,
+            election_timeout_min_ms: 600,
+            election_timeout_max_ms: 1200,
+            snapshot_logs_since_last: 5000,
+            max_in_snapshot_log_to_keep: 1000,
+            write_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `api:`: HTTP API limits. Every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiTuning {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Timeout of a request forwarded to the leader.
+    pub forward_timeout_ms: u64,
+}
+
+impl Default for ApiTuning {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            forward_timeout_ms: 10_000,
+        }
+    }
+}

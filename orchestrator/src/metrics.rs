@@ -1,0 +1,166 @@
+//! Prometheus metrics of a node: API requests (count and latency by route) and Raft
+//! state (term, leader, log indices), rendered in the Prometheus text format.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use lifeboat_raft::RaftStatus;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// A node's metrics registry.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    raft: RaftGauges,
+}
+
+#[derive(Default)]
+struct RaftGauges {
+    term: Gauge,
+    leader: Gauge,
+    is_leader: Gauge,
+    last_log: Gauge,
+    committed: Gauge,
+    applied: Gauge,
+    snapshot: Gauge,
+    voters: Gauge,
+    node_id: Gauge<u64, AtomicU64>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms .. ~8 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("lifeboat");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "api_requests",
+            "API requests by method, route and status",
+            requests.clone(),
+        );
+        let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "api_request_duration_seconds",
+            "API request latency by route",
+            latency.clone(),
+        );
+        let raft = RaftGauges::default();
+        let gauges: [(&str, &str, &Gauge); 8] = [
+            ("raft_term", "Current Raft term", &raft.term),
+            (
+                "raft_leader_id",
+                "Leader node id (0 when unknown)",
+                &raft.leader,
+            ),
+            (
+                "raft_is_leader",
+                "1 when this node is the leader",
+                &raft.is_leader,
+            ),
+            (
+                "raft_last_log_index",
+                "Index of the last log entry",
+                &raft.last_log,
+            ),
+            (
+                "raft_commit_index",
+                "Index of the last committed entry",
+                &raft.committed,
+            ),
+            (
+                "raft_applied_index",
+                "Index of the last applied entry",
+                &raft.applied,
+            ),
+            (
+                "raft_snapshot_index",
+                "Index covered by the last snapshot",
+                &raft.snapshot,
+            ),
+            (
+                "raft_voters",
+                "Number of voters in the membership",
+                &raft.voters,
+            ),
+        ];
+        for (name, help, g) in gauges {
+            registry.register(name, help, g.clone());
+        }
+        registry.register("node_id", "This node's id", raft.node_id.clone());
+        Self {
+            registry,
+            requests,
+            latency,
+            raft,
+        }
+    }
+
+    /// Record one API request.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let labels = RequestLabels {
+            method: method.to_string(),
+            route: route.to_string(),
+            status: status.to_string(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        let route = RouteLabels {
+            route: route.to_string(),
+        };
+        self.latency
+            .get_or_create(&route)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Render every metric, with the Raft gauges read from `raft` now.
+    pub fn render(&self, raft: &RaftStatus, node_id: u64) -> String {
+        let g = &self.raft;
+        let as_i64 = |v: Option<u64>| v.map_or(0, |v| v as i64);
+        g.term.set(raft.current_term as i64);
+        g.leader.set(as_i64(raft.leader_id));
+        g.is_leader.set(i64::from(raft.leader_id == Some(node_id)));
+        g.last_log.set(as_i64(raft.last_log_index));
+        g.committed.set(as_i64(raft.committed_index));
+        g.applied.set(as_i64(raft.last_applied_index));
+        g.snapshot.set(as_i64(raft.snapshot_index));
+        g.voters.set(raft.voters.len() as i64);
+        g.node_id.set(node_id);
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
