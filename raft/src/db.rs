@@ -81,7 +81,18 @@ pub(crate) fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DbEr
 
 /// The redb database of one node.
 pub(crate) struct Db {
+    // Field order matters: `db` (and its file lock) is dropped before `closed` fires.
     db: Database,
+    closed: CloseSignal,
+}
+
+/// Fires when dropped, i.e. after the database file is closed.
+struct CloseSignal(tokio::sync::watch::Sender<bool>);
+
+impl Drop for CloseSignal {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl Db {
@@ -92,7 +103,16 @@ impl Db {
         txn.open_table(LOGS)?;
         txn.open_table(META)?;
         txn.commit()?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            closed: CloseSignal(tokio::sync::watch::Sender::new(false)),
+        })
+    }
+
+    /// Becomes `true` once the database file is closed (the last handle dropped), so a
+    /// node can be reopened from the same data dir in the same process.
+    pub(crate) fn closed(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closed.0.subscribe()
     }
 
     /// Run blocking database work off the async executor.

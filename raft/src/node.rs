@@ -40,6 +40,7 @@ struct Inner<S: StateMachine> {
     raft: Raft<TypeConfig<S>>,
     sm: Arc<SmShared<S>>,
     committed: Arc<AtomicU64>,
+    db_closed: watch::Receiver<bool>,
 }
 
 /// One Raft node. Cheap to clone (Arc inside).
@@ -75,6 +76,7 @@ impl<S: StateMachine> RaftNode<S> {
             .map_err(|e| storage(&db_path, e.to_string()))?
             .map_err(|e| storage(&db_path, e.to_string()))?;
         let db = Arc::new(db);
+        let db_closed = db.closed();
         let committed = Arc::new(AtomicU64::new(0));
         let log_store = LogStore::<S>::new(Arc::clone(&db), node_id, Arc::clone(&committed));
         let (sm_store, sm) = StateMachineStore::<S>::open(Arc::clone(&db), snapshot_dir.clone(), node_id)
@@ -99,6 +101,7 @@ impl<S: StateMachine> RaftNode<S> {
                 raft,
                 sm,
                 committed,
+                db_closed,
             }),
         })
     }
@@ -244,10 +247,23 @@ impl<S: StateMachine> RaftNode<S> {
         Ok(())
     }
 
-    /// Stop the Raft core. The handle is unusable afterwards; reopen from the data dir.
+    /// Stop the Raft core and wait (bounded by `write_timeout_ms`) until its storage tasks
+    /// released the database, so the data dir can be reopened at once. The handle is
+    /// unusable afterwards.
     #[instrument(level = "info", skip(self), fields(node_id = self.id()))]
     pub async fn shutdown(&self) -> Result<(), RaftNodeError> {
-        self.raft().shutdown().await.map_err(|e| self.fatal(e))
+        self.raft().shutdown().await.map_err(|e| self.fatal(e))?;
+        let mut closed = self.inner.db_closed.clone();
+        let released = tokio::time::timeout(self.write_timeout(), closed.wait_for(|c| *c))
+            .await
+            .is_ok();
+        match released {
+            true => Ok(()),
+            false => Err(self.fatal(format!(
+                "storage was not released within {} ms after shutdown",
+                self.inner.opts.write_timeout_ms
+            ))),
+        }
     }
 
     /// The underlying openraft handle (escape hatch).
