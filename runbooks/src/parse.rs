@@ -64,7 +64,13 @@ fn deserialize(value: &mut Value, sink: &mut Sink) -> Option<Runbook> {
         let path = convert_path(err.path());
         let message = err.inner().to_string();
         if let Some(field) = unknown_field(&message) {
-            let full = path.key(&field);
+            let (full, path) = if path.0.last() == Some(&Seg::Key(field.clone())) {
+                let mut parent = path.clone();
+                parent.0.pop();
+                (path, parent)
+            } else {
+                (path.key(&field), path)
+            };
             let hint = suggest(&field, &message).map_or_else(
                 || "remove it".to_string(),
                 |s| format!("did you mean `{s}`?"),
