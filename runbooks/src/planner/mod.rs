@@ -172,6 +172,7 @@ pub fn plan(runbook: &Runbook, run: &RunContext, journal: &Journal, now_ms: u64)
         now: now_ms,
         actions: Vec::new(),
         wake: None,
+        cancelling: false,
     };
     let main = p.run_list(&runbook.spec.steps, &mut ctx, true);
     if !main.done {
@@ -207,6 +208,8 @@ struct Planner<'a> {
     now: u64,
     actions: Vec<Action>,
     wake: Option<u64>,
+    /// Cancel applies to the list being planned (main steps only).
+    cancelling: bool,
 }
 
 impl Planner<'_> {
@@ -233,6 +236,7 @@ impl Planner<'_> {
 
     /// Plans one list. `main`: failures abort per `onFailure` and cancel applies.
     fn run_list(&mut self, steps: &[Step], ctx: &mut Ctx, main: bool) -> ListOutcome {
+        self.cancelling = main && self.run.cancel_requested;
         let graph = Graph::build(steps);
         let mut status: Vec<StepStatus> = vec![StepStatus::Active; steps.len()];
         let mut starts = Vec::new();
@@ -322,7 +326,7 @@ impl Planner<'_> {
         let started = self.state.attempts.keys().any(|(s, _)| s == id)
             || self.state.prefail.keys().any(|(s, _)| s == id);
         if !started {
-            if self.run.cancel_requested {
+            if self.cancelling {
                 return StepStatus::NotRun;
             }
             if let Some(reason) = self.skip_reason(step, ctx) {
@@ -386,7 +390,7 @@ impl Planner<'_> {
             }
         }
         for item in startable {
-            if active >= max_parallel || self.run.cancel_requested {
+            if active >= max_parallel || self.cancelling {
                 break;
             }
             match self.start(step, item, ctx) {
@@ -404,7 +408,7 @@ impl Planner<'_> {
         }
         if all_ok {
             StepStatus::Succeeded
-        } else if active == 0 && self.run.cancel_requested {
+        } else if active == 0 && self.cancelling {
             StepStatus::NotRun
         } else {
             StepStatus::Active
