@@ -416,12 +416,12 @@ fn check(
             at_key: false,
         });
     };
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-            fail(format!("{value} is not one of {}", list.join(", ")), path);
-            return;
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        fail(format!("{value} is not one of {}", list.join(", ")), path);
+        return;
     }
     let Some(ty) = schema.get("type").and_then(Value::as_str) else {
         return;
@@ -439,18 +439,17 @@ fn check(
         fail(format!("expected {ty}, found {}", type_name(value)), path);
         return;
     }
-    if schema.get("format").and_then(Value::as_str) == Some("duration") {
-        if let Some(Err(e)) = value.as_str().map(crate::duration::Duration::parse) {
-            fail(e, path);
-        }
+    if schema.get("format").and_then(Value::as_str) == Some("duration")
+        && let Some(Err(e)) = value.as_str().map(crate::duration::Duration::parse)
+    {
+        fail(e, path);
     }
     if let (Some(min), Some(n)) = (
         schema.get("minimum").and_then(Value::as_i64),
         value.as_i64(),
-    ) {
-        if n < min {
-            fail(format!("{n} is below the minimum {min}"), path);
-        }
+    ) && n < min
+    {
+        fail(format!("{n} is below the minimum {min}"), path);
     }
     if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
         for (i, item) in arr.iter().enumerate() {
@@ -478,14 +477,14 @@ fn check_object(
         .into_iter()
         .flatten()
     {
-        if let Some(name) = req.as_str() {
-            if !map.contains_key(name) {
-                out.push(SchemaViolation {
-                    path: path.clone(),
-                    message: format!("missing required input `{name}`"),
-                    at_key: true,
-                });
-            }
+        if let Some(name) = req.as_str()
+            && !map.contains_key(name)
+        {
+            out.push(SchemaViolation {
+                path: path.clone(),
+                message: format!("missing required input `{name}`"),
+                at_key: true,
+            });
         }
     }
     for (k, v) in map {

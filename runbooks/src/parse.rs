@@ -41,7 +41,6 @@ pub(crate) fn parse(yaml: &str, sink: &mut Sink) -> Parsed {
         }
     };
     sink.set_tree(tree.clone());
-    let tree = tree;
     let mut dups = Vec::new();
     let mut value = tree.to_json(&Path::root(), &mut dups);
     for (path, pos) in dups {

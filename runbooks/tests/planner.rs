@@ -11,6 +11,13 @@ use lifeboat_runbooks::{
 };
 use serde_json::{Value, json};
 
+/// `(step, item, attempt)`.
+type Start = (String, Option<usize>, u32);
+/// Journal, expected starts, expected status.
+type SeqCase = (Vec<JournalEvent>, Vec<Start>, RunStatus);
+/// Journal, now, expected attempt started, expected wait.
+type RetryCase = (Vec<JournalEvent>, u64, Option<u32>, Option<u64>);
+
 fn runbook(steps: &str) -> Runbook {
     let src = format!(
         "apiVersion: lifeboat.dev/v1\nkind: Runbook\nmetadata: {{name: t}}\nspec:\n{steps}"
@@ -98,11 +105,7 @@ const SEQ: &str = "  steps:\n    - {id: a, uses: log, with: {message: a}}\n    -
 #[test]
 fn sequential_by_default() {
     let rb = runbook(SEQ);
-    let cases: Vec<(
-        Vec<JournalEvent>,
-        Vec<(String, Option<usize>, u32)>,
-        RunStatus,
-    )> = vec![
+    let cases: Vec<SeqCase> = vec![
         (vec![], vec![s("a")], RunStatus::Running),
         (vec![started("a", None, 1, 0)], vec![], RunStatus::Running),
         (
@@ -209,7 +212,7 @@ fn retry_with_backoff_times() {
     e2.extend([started("a", None, 2, 2000), failed("a", 2, 3000)]);
     let mut e3 = e2.clone();
     e3.extend([started("a", None, 3, 5000), failed("a", 3, 6000)]);
-    let cases: Vec<(Vec<JournalEvent>, u64, Option<u32>, Option<u64>)> = vec![
+    let cases: Vec<RetryCase> = vec![
         (e1.clone(), 1500, None, Some(2000)),
         (e1, 2000, Some(2), None),
         (e2.clone(), 4000, None, Some(5000)),

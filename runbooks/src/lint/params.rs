@@ -20,16 +20,16 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
                 .hint(&format!("every enum value must be a {}", spec.ty.name()));
             }
         }
-        if let Some(default) = &spec.default {
-            if let Err(e) = spec.check(default) {
-                sink.error(
-                    "RB030",
-                    &format!("default of param `{name}`: {e}"),
-                    &path.key("default"),
-                    Target::Value,
-                )
-                .hint("make the default match the param's type and enum");
-            }
+        if let Some(default) = &spec.default
+            && let Err(e) = spec.check(default)
+        {
+            sink.error(
+                "RB030",
+                &format!("default of param `{name}`: {e}"),
+                &path.key("default"),
+                Target::Value,
+            )
+            .hint("make the default match the param's type and enum");
         }
     }
     let Some(trigger) = ctx.rb.automatic_trigger() else {

@@ -214,10 +214,10 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     fn finish(mut self, status: RunStatus, phase: Phase) -> Plan {
-        if status == RunStatus::Running {
-            if let Some(at) = self.wake {
-                self.actions.push(Action::WaitUntil { at_ms: at });
-            }
+        if status == RunStatus::Running
+            && let Some(at) = self.wake
+        {
+            self.actions.push(Action::WaitUntil { at_ms: at });
         }
         Plan {
             actions: self.actions,
@@ -384,10 +384,10 @@ impl Planner<'_> {
             }
             all_ok = false;
         }
-        if let Some(msg) = failed {
-            if step.on_failure == OnFailure::Abort || (active == 0 && startable.is_empty()) {
-                return StepStatus::Failed(msg);
-            }
+        if let Some(msg) = failed
+            && (step.on_failure == OnFailure::Abort || (active == 0 && startable.is_empty()))
+        {
+            return StepStatus::Failed(msg);
         }
         for item in startable {
             if active >= max_parallel || self.cancelling {

@@ -127,14 +127,13 @@ impl State {
 
     /// Ends the open attempt (of number `n` when given).
     fn close(&mut self, step: &str, item: Option<usize>, n: Option<u32>, end: End) {
-        if let Some(list) = self.attempts.get_mut(&(step.to_string(), item)) {
-            if let Some(a) = list
+        if let Some(list) = self.attempts.get_mut(&(step.to_string(), item))
+            && let Some(a) = list
                 .iter_mut()
                 .rev()
                 .find(|a| a.end.is_none() && n.is_none_or(|n| a.n == n))
-            {
-                a.end = Some(end);
-            }
+        {
+            a.end = Some(end);
         }
     }
 }
@@ -225,7 +224,7 @@ pub(crate) fn instance_status(
                 })
                 .count();
             let failures =
-                u32::try_from(failures).unwrap_or(u32::MAX) + u32::from(matches!(&last.end, None));
+                u32::try_from(failures).unwrap_or(u32::MAX) + u32::from(last.end.is_none());
             let max = step.retry.as_ref().map_or(1, |r| r.max_attempts.max(1));
             if retryable && failures < max {
                 let delay = step
