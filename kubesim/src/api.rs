@@ -410,10 +410,15 @@ fn create(store: &Store, r: &ResourceRequest) -> Result<Response, ApiError> {
         )));
     }
     let obj = r.body_value()?;
-    if let Some(bns) = obj.pointer("/metadata/namespace").and_then(Value::as_str) {
-        if r.def.namespaced && !bns.is_empty() && bns != r.ns() {
-            return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
-        }
+    if let Some(bns) = obj.pointer("/metadata/namespace").and_then(Value::as_str)
+        && r.def.namespaced
+        && !bns.is_empty()
+        && bns != r.ns()
+    {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        ));
     }
     let o = store.create(&r.def, r.ns(), obj, &r.manager(), r.dry_run())?;
     Ok(created(StatusCode::CREATED, &o, &r.def))

@@ -85,10 +85,10 @@ impl Config {
             ("--listen", Some(self.listen)),
             ("--admin-listen", self.admin_listen),
         ] {
-            if let Some(addr) = addr {
-                if !addr.ip().is_loopback() || addr.is_ipv6() {
-                    return Err(ConfigError::NotLoopback { flag, addr });
-                }
+            if let Some(addr) = addr
+                && (!addr.ip().is_loopback() || addr.is_ipv6())
+            {
+                return Err(ConfigError::NotLoopback { flag, addr });
             }
         }
         if self.admin_token.trim().is_empty() {

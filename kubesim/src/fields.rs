@@ -340,10 +340,8 @@ pub fn apply(
             remove_at(&mut obj, p);
         }
     }
-    if !with_status {
-        if let Some(m) = applied.as_object_mut() {
-            m.remove("status");
-        }
+    if !with_status && let Some(m) = applied.as_object_mut() {
+        m.remove("status");
     }
     deep_merge(&mut obj, &applied);
     if force {

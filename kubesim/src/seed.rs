@@ -208,7 +208,7 @@ mod tests {
         let f = dir.path().join("bad.yaml");
         std::fs::write(&f, "apiVersion: v1\nkind: Nope\nmetadata:\n  name: x\n").unwrap();
         let store = Store::new(100, None);
-        let e = apply(&store, load(&[f.clone()]).unwrap()).unwrap_err();
+        let e = apply(&store, load(std::slice::from_ref(&f)).unwrap()).unwrap_err();
         assert!(
             e.to_string().contains("bad.yaml: document 0 (Nope \"x\")"),
             "{e}"

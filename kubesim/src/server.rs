@@ -69,10 +69,10 @@ pub struct Running {
 impl Running {
     /// Flush persisted state (called at shutdown).
     pub fn flush(&self) {
-        if let Some(d) = &self.data_dir {
-            if let Err(e) = crate::persist::save(d, &self.store) {
-                tracing::error!(error = %e, "final persist failed");
-            }
+        if let Some(d) = &self.data_dir
+            && let Err(e) = crate::persist::save(d, &self.store)
+        {
+            tracing::error!(error = %e, "final persist failed");
         }
     }
 }

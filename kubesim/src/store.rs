@@ -112,6 +112,15 @@ pub const DEFAULT_HISTORY: usize = 10_000;
 pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
+/// What a watch starts from: snapshot, history after the requested resourceVersion,
+/// the live receiver, and the resourceVersion the live stream continues after.
+pub type WatchStart = (
+    Vec<Arc<Value>>,
+    Vec<Arc<Event>>,
+    broadcast::Receiver<Arc<Event>>,
+    u64,
+);
+
 /// The store. Cheap to share behind an `Arc`.
 pub struct Store {
     state: RwLock<State>,
@@ -274,15 +283,7 @@ impl Store {
         &self,
         def: &ResourceDef,
         since: Option<u64>,
-    ) -> Result<
-        (
-            Vec<Arc<Value>>,
-            Vec<Arc<Event>>,
-            broadcast::Receiver<Arc<Event>>,
-            u64,
-        ),
-        ApiError,
-    > {
+    ) -> Result<WatchStart, ApiError> {
         let st = self.read();
         let rx = self.events.subscribe();
         let gr = def.group_resource();
@@ -361,20 +362,19 @@ impl Store {
         let gr = def.group_resource();
         let table = st.objects.get(&gr);
         let mut name = object::name(&obj).to_string();
-        if name.is_empty() {
-            if let Some(prefix) = obj
+        if name.is_empty()
+            && let Some(prefix) = obj
                 .pointer("/metadata/generateName")
                 .and_then(Value::as_str)
-            {
-                for _ in 0..8 {
-                    let cand = format!("{prefix}{}", random_suffix(5));
-                    if !table.is_some_and(|t| t.contains_key(&(ns.to_string(), cand.clone()))) {
-                        name = cand;
-                        break;
-                    }
+        {
+            for _ in 0..8 {
+                let cand = format!("{prefix}{}", random_suffix(5));
+                if !table.is_some_and(|t| t.contains_key(&(ns.to_string(), cand.clone()))) {
+                    name = cand;
+                    break;
                 }
-                object::meta_mut(&mut obj).insert("name".into(), json!(name));
             }
+            object::meta_mut(&mut obj).insert("name".into(), json!(name));
         }
         if table.is_some_and(|t| t.contains_key(&(ns.to_string(), name.clone()))) {
             return Err(ApiError::AlreadyExists { resource: gr, name });
@@ -452,6 +452,7 @@ impl Store {
 
     /// Read-modify-write one object under the lock. `f` sees the current object (None if
     /// absent; then `create_missing` decides between 404 and a create) and decides.
+    #[allow(clippy::too_many_arguments)] // each flag is one documented knob of the write
     pub fn write(
         &self,
         def: &Arc<ResourceDef>,
@@ -556,20 +557,20 @@ impl Store {
             name: name.to_string(),
             detail,
         };
-        if let Some(want) = precondition_rv {
-            if object::resource_version(&old) != Some(want) {
-                return Err(conflict(format!(
-                    "the ResourceVersion in the precondition ({want}) does not match the ResourceVersion in record ({}). The object might have been modified",
-                    object::resource_version(&old).unwrap_or(0)
-                )));
-            }
+        if let Some(want) = precondition_rv
+            && object::resource_version(&old) != Some(want)
+        {
+            return Err(conflict(format!(
+                "the ResourceVersion in the precondition ({want}) does not match the ResourceVersion in record ({}). The object might have been modified",
+                object::resource_version(&old).unwrap_or(0)
+            )));
         }
-        if let Some(uid) = precondition_uid {
-            if old.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid) {
-                return Err(conflict(format!(
-                    "the UID in the precondition ({uid}) does not match the UID in record. The object might have been deleted and then recreated"
-                )));
-            }
+        if let Some(uid) = precondition_uid
+            && old.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid)
+        {
+            return Err(conflict(format!(
+                "the UID in the precondition ({uid}) does not match the UID in record. The object might have been deleted and then recreated"
+            )));
         }
         if dry_run {
             return Ok(old);
@@ -677,10 +678,10 @@ impl Store {
                 ));
                 continue;
             };
-            if def.plural == "customresourcedefinitions" {
-                if let Err(e) = st.catalog.register_crd(&obj) {
-                    errors.push(e);
-                }
+            if def.plural == "customresourcedefinitions"
+                && let Err(e) = st.catalog.register_crd(&obj)
+            {
+                errors.push(e);
             }
             let key = (
                 object::namespace(&obj).to_string(),

@@ -35,13 +35,13 @@ pub fn check_type(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
             )));
         }
     }
-    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
-        if k != def.kind {
-            return Err(ApiError::BadRequest(format!(
-                "the kind in the data ({k}) does not match the expected kind ({})",
-                def.kind
-            )));
-        }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != def.kind
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            def.kind
+        )));
     }
     Ok(())
 }
@@ -69,7 +69,7 @@ pub fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
         .into_iter()
         .flatten()
     {
-        let field = format!("metadata.labels");
+        let field = "metadata.labels".to_string();
         if let Some(e) = check_label_key(k) {
             causes.push(Cause {
                 reason: "FieldValueInvalid",
@@ -97,14 +97,13 @@ pub fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     if let Some(a) = obj
         .pointer("/metadata/annotations")
         .and_then(Value::as_object)
+        && let Some((k, _)) = a.iter().find(|(_, v)| !v.is_string())
     {
-        if let Some((k, _)) = a.iter().find(|(_, v)| !v.is_string()) {
-            causes.push(Cause {
-                reason: "FieldValueInvalid",
-                field: format!("metadata.annotations.{k}"),
-                message: "Invalid value: annotation values must be strings".into(),
-            });
-        }
+        causes.push(Cause {
+            reason: "FieldValueInvalid",
+            field: format!("metadata.annotations.{k}"),
+            message: "Invalid value: annotation values must be strings".into(),
+        });
     }
     if obj.get("metadata").is_some_and(|m| !m.is_object()) {
         causes.push(Cause {
