@@ -188,7 +188,8 @@ impl Db {
             if let Some((key, bytes)) = &meta {
                 txn.open_table(META)?.insert(*key, bytes.as_slice())?;
             }
-            txn.open_table(LOGS)?.retain_in::<u64, _>(range, |_, _| false)?;
+            txn.open_table(LOGS)?
+                .retain_in::<u64, _>(range, |_, _| false)?;
         }
         txn.commit()?;
         Ok(())
@@ -218,7 +219,9 @@ mod tests {
         let path = dir.path().join("raft.redb");
         {
             let db = Db::open(&path).unwrap();
-            let recs: Vec<_> = (1..=5).map(|i| (i, vec![RECORD_VERSION, b'0' + i as u8])).collect();
+            let recs: Vec<_> = (1..=5)
+                .map(|i| (i, vec![RECORD_VERSION, b'0' + i as u8]))
+                .collect();
             db.put_logs(&recs).unwrap();
             db.delete_logs(..=2, Some((KEY_LAST_PURGED, encode_record(&2u64).unwrap())))
                 .unwrap();

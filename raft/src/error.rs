@@ -131,7 +131,10 @@ mod tests {
         let e = WriteError::NotLeader {
             leader: Some((2, "http://127.0.0.1:7102".into())),
         };
-        assert!(e.to_string().contains("leader 2 at http://127.0.0.1:7102"), "{e}");
+        assert!(
+            e.to_string().contains("leader 2 at http://127.0.0.1:7102"),
+            "{e}"
+        );
         let e = ReadError::NotLeader { leader: None };
         assert!(e.to_string().contains("no leader is known"), "{e}");
     }

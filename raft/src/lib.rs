@@ -18,11 +18,11 @@ mod network;
 mod node;
 mod options;
 mod server;
+mod snapshot_file;
 mod state_machine;
+mod status;
 #[cfg(test)]
 mod storage_suite_test;
-mod status;
-mod snapshot_file;
 mod type_config;
 mod wire;
 

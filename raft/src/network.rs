@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::BasicNode;
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
 };
@@ -13,7 +14,6 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::BasicNode;
 use serde::de::DeserializeOwned;
 use tracing::instrument;
 
@@ -82,7 +82,12 @@ pub(crate) struct HttpNetwork {
 
 impl HttpNetwork {
     /// POST `body` to `path`; decode `Result<Resp, RaftError<E>>` from the JSON answer.
-    async fn call<Resp, E>(&self, path: &str, body: Vec<u8>, timeout: Duration) -> RpcResult<Resp, E>
+    async fn call<Resp, E>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> RpcResult<Resp, E>
     where
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
@@ -111,7 +116,10 @@ impl HttpNetwork {
             .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         if !status.is_success() {
             let body = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned();
-            return Err(RPCError::Network(NetworkError::new(&HttpStatusError { status, body })));
+            return Err(RPCError::Network(NetworkError::new(&HttpStatusError {
+                status,
+                body,
+            })));
         }
         let parsed: Result<Resp, RaftError<NodeId, E>> =
             serde_json::from_slice(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
@@ -144,11 +152,16 @@ impl<S: StateMachine> RaftNetwork<C<S>> for HttpNetwork {
         _option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
         let body = Self::json(&SnapshotChunk::from_request::<S>(&rpc))?;
-        self.call(wire::PATH_SNAPSHOT, body, self.snapshot_timeout).await
+        self.call(wire::PATH_SNAPSHOT, body, self.snapshot_timeout)
+            .await
     }
 
     #[instrument(level = "debug", skip_all, fields(target = self.target))]
-    async fn vote(&mut self, rpc: VoteRequest<NodeId>, _option: RPCOption) -> RpcResult<VoteResponse<NodeId>> {
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        _option: RPCOption,
+    ) -> RpcResult<VoteResponse<NodeId>> {
         let body = Self::json(&rpc)?;
         self.call(wire::PATH_VOTE, body, self.rpc_timeout).await
     }

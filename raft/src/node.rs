@@ -68,7 +68,8 @@ impl<S: StateMachine> RaftNode<S> {
             path: path.to_path_buf(),
             reason,
         };
-        std::fs::create_dir_all(&snapshot_dir).map_err(|e| storage(&snapshot_dir, e.to_string()))?;
+        std::fs::create_dir_all(&snapshot_dir)
+            .map_err(|e| storage(&snapshot_dir, e.to_string()))?;
         let db_path = opts.data_dir.join("raft.redb");
         let path = db_path.clone();
         let db = tokio::task::spawn_blocking(move || Db::open(&path))
@@ -79,14 +80,16 @@ impl<S: StateMachine> RaftNode<S> {
         let db_closed = db.closed();
         let committed = Arc::new(AtomicU64::new(0));
         let log_store = LogStore::<S>::new(Arc::clone(&db), node_id, Arc::clone(&committed));
-        let (sm_store, sm) = StateMachineStore::<S>::open(Arc::clone(&db), snapshot_dir.clone(), node_id)
-            .await
-            .map_err(|e| storage(&snapshot_dir, e.to_string()))?;
+        let (sm_store, sm) =
+            StateMachineStore::<S>::open(Arc::clone(&db), snapshot_dir.clone(), node_id)
+                .await
+                .map_err(|e| storage(&snapshot_dir, e.to_string()))?;
         drop(db);
-        let network = HttpNetworkFactory::new(&opts).map_err(|e| RaftNodeError::InvalidOptions {
-            field: "(http client)",
-            reason: e.to_string(),
-        })?;
+        let network =
+            HttpNetworkFactory::new(&opts).map_err(|e| RaftNodeError::InvalidOptions {
+                field: "(http client)",
+                reason: e.to_string(),
+            })?;
         let config = Arc::new(opts.to_openraft_config()?);
         let raft = Raft::new(node_id, config, network, log_store, sm_store)
             .await
@@ -114,8 +117,16 @@ impl<S: StateMachine> RaftNode<S> {
     /// First-start bootstrap with `voters` (id -> raft base URL). Idempotent, and safe to
     /// call on all configured voters concurrently.
     #[instrument(level = "info", skip(self), fields(node_id = self.id()))]
-    pub async fn bootstrap(&self, voters: BTreeMap<NodeId, String>) -> Result<Bootstrap, RaftNodeError> {
-        if self.raft().is_initialized().await.map_err(|e| self.fatal(e))? {
+    pub async fn bootstrap(
+        &self,
+        voters: BTreeMap<NodeId, String>,
+    ) -> Result<Bootstrap, RaftNodeError> {
+        if self
+            .raft()
+            .is_initialized()
+            .await
+            .map_err(|e| self.fatal(e))?
+        {
             return Ok(Bootstrap::AlreadyInitialized);
         }
         if !voters.contains_key(&self.id()) {
@@ -133,7 +144,9 @@ impl<S: StateMachine> RaftNode<S> {
             .collect();
         match self.raft().initialize(nodes).await {
             Ok(()) => Ok(Bootstrap::Initialized),
-            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(Bootstrap::AlreadyInitialized),
+            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => {
+                Ok(Bootstrap::AlreadyInitialized)
+            }
             Err(RaftError::APIError(e)) => Err(RaftNodeError::Bootstrap {
                 node_id: self.id(),
                 reason: e.to_string(),
@@ -156,7 +169,8 @@ impl<S: StateMachine> RaftNode<S> {
     /// Linearizable read through the leader (read-index), then `f` on the state machine.
     #[instrument(level = "debug", skip_all, fields(node_id = self.id()))]
     pub async fn linearizable_read<T>(&self, f: impl FnOnce(&S) -> T) -> Result<T, ReadError> {
-        let res = tokio::time::timeout(self.write_timeout(), self.raft().ensure_linearizable()).await;
+        let res =
+            tokio::time::timeout(self.write_timeout(), self.raft().ensure_linearizable()).await;
         let timeout = || ReadError::Timeout {
             node_id: self.id(),
             timeout_ms: self.inner.opts.write_timeout_ms,
@@ -164,9 +178,11 @@ impl<S: StateMachine> RaftNode<S> {
         match res {
             Err(_) => Err(timeout()),
             Ok(Ok(_)) => Ok(self.read_local(f)),
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(fwd)))) => Err(ReadError::NotLeader {
-                leader: self.leader_of(&fwd),
-            }),
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(fwd)))) => {
+                Err(ReadError::NotLeader {
+                    leader: self.leader_of(&fwd),
+                })
+            }
             Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => Err(timeout()),
             Ok(Err(RaftError::Fatal(e))) => Err(ReadError::Fatal {
                 node_id: self.id(),
@@ -212,13 +228,21 @@ impl<S: StateMachine> RaftNode<S> {
             .wait(Some(Duration::from_millis(timeout_ms)))
             .metrics(
                 |m| {
-                    let matched = m.replication.as_ref().and_then(|r| r.get(&id)).cloned().flatten();
+                    let matched = m
+                        .replication
+                        .as_ref()
+                        .and_then(|r| r.get(&id))
+                        .cloned()
+                        .flatten();
                     matched.is_some_and(|l| l.index >= target)
                 },
                 "learner caught up",
             )
             .await
-            .map_err(|_| WriteError::LearnerCatchUpTimeout { learner: id, timeout_ms })?;
+            .map_err(|_| WriteError::LearnerCatchUpTimeout {
+                learner: id,
+                timeout_ms,
+            })?;
         Ok(())
     }
 
@@ -237,11 +261,20 @@ impl<S: StateMachine> RaftNode<S> {
     #[instrument(level = "info", skip(self), fields(node_id = self.id()))]
     pub async fn trigger_snapshot(&self) -> Result<(), RaftNodeError> {
         let applied = self.raft().metrics().borrow().last_applied;
-        let Some(applied) = applied else { return Ok(()) };
-        self.raft().trigger().snapshot().await.map_err(|e| self.fatal(e))?;
+        let Some(applied) = applied else {
+            return Ok(());
+        };
+        self.raft()
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|e| self.fatal(e))?;
         self.raft()
             .wait(Some(self.write_timeout()))
-            .metrics(|m| m.snapshot.is_some_and(|s| s.index >= applied.index), "snapshot built")
+            .metrics(
+                |m| m.snapshot.is_some_and(|s| s.index >= applied.index),
+                "snapshot built",
+            )
             .await
             .map_err(|e| self.fatal(e))?;
         Ok(())
@@ -299,7 +332,9 @@ impl<S: StateMachine> RaftNode<S> {
                 leader: self.leader_of(&fwd),
             },
             RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
-                WriteError::Membership { reason: e.to_string() }
+                WriteError::Membership {
+                    reason: e.to_string(),
+                }
             }
             RaftError::Fatal(e) => WriteError::Fatal {
                 node_id: self.id(),

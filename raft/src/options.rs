@@ -180,6 +180,11 @@ mod tests {
         assert!(err.contains("election_timeout_max_ms"), "{err}");
         let mut o = opts();
         o.cluster_secret = " ".into();
-        assert!(o.validate().unwrap_err().to_string().contains("cluster_secret"));
+        assert!(
+            o.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("cluster_secret")
+        );
     }
 }

@@ -41,9 +41,11 @@ impl IntoResponse for Rejection {
                 "missing or wrong cluster secret: send `Authorization: Bearer <cluster_secret>`",
             )
                 .into_response(),
-            Rejection::BadBody(msg) => {
-                (StatusCode::BAD_REQUEST, format!("undecodable raft RPC body: {msg}")).into_response()
-            }
+            Rejection::BadBody(msg) => (
+                StatusCode::BAD_REQUEST,
+                format!("undecodable raft RPC body: {msg}"),
+            )
+                .into_response(),
         }
     }
 }
@@ -59,7 +61,10 @@ pub(crate) fn router<S: StateMachine>(raft: Raft<TypeConfig<S>>, opts: &RaftOpti
         .route(wire::PATH_APPEND, post(append::<S>))
         .route(wire::PATH_VOTE, post(vote::<S>))
         .route(wire::PATH_SNAPSHOT, post(snapshot::<S>))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), auth::<S>))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::<S>,
+        ))
         .layer(DefaultBodyLimit::max(opts.max_rpc_body_bytes))
         .with_state(state)
 }
@@ -72,7 +77,10 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 /// hashed to fixed-length digests, which are compared without early exit.
 fn token_matches(presented: &[u8], secret_digest: &[u8; 32]) -> bool {
     let d = digest(presented);
-    d.iter().zip(secret_digest).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    d.iter()
+        .zip(secret_digest)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 async fn auth<S: StateMachine>(
@@ -112,7 +120,10 @@ async fn append<S: StateMachine>(
     Ok(reply(&st.raft.append_entries(req).await))
 }
 
-async fn vote<S: StateMachine>(State(st): State<Arc<ServerState<S>>>, body: Bytes) -> Result<Response, Rejection> {
+async fn vote<S: StateMachine>(
+    State(st): State<Arc<ServerState<S>>>,
+    body: Bytes,
+) -> Result<Response, Rejection> {
     let req = decode(&body)?;
     Ok(reply(&st.raft.vote(req).await))
 }

@@ -34,7 +34,9 @@ pub(crate) enum SnapshotFileError {
     },
     #[error("not a lifeboat raft snapshot (bad magic or truncated header)")]
     BadHeader,
-    #[error("snapshot format version {found} is not supported (this build reads {SNAPSHOT_FORMAT_VERSION})")]
+    #[error(
+        "snapshot format version {found} is not supported (this build reads {SNAPSHOT_FORMAT_VERSION})"
+    )]
     Version { found: u32 },
     #[error("snapshot is truncated: meta length {meta_len} exceeds file size")]
     Truncated { meta_len: usize },
@@ -59,7 +61,8 @@ pub(crate) fn decode<S: DeserializeOwned>(bytes: &[u8]) -> Result<(Meta, S), Sna
     if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
         return Err(SnapshotFileError::BadHeader);
     }
-    let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let word =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     let version = word(8);
     if version != SNAPSHOT_FORMAT_VERSION {
         return Err(SnapshotFileError::Version { found: version });
@@ -78,13 +81,23 @@ pub(crate) fn decode<S: DeserializeOwned>(bytes: &[u8]) -> Result<(Meta, S), Sna
 pub(crate) fn file_name(snapshot_id: &str) -> String {
     let safe: String = snapshot_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("snapshot-{safe}.bin")
 }
 
 /// Write `bytes` to `dir/name` atomically: temp file, fsync, rename, fsync the directory.
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SnapshotFileError> {
+pub(crate) fn write_atomic(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, SnapshotFileError> {
     let path = dir.join(name);
     let tmp = dir.join(format!("{name}.tmp"));
     let io = |path: &Path| {
@@ -96,7 +109,9 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathB
     f.sync_all().map_err(io(&tmp))?;
     drop(f);
     fs::rename(&tmp, &path).map_err(io(&path))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
     Ok(path)
 }
 
@@ -110,7 +125,9 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, SnapshotFileError> {
 
 /// Remove snapshot files (and leftover temp files) in `dir` other than `keep`.
 pub(crate) fn remove_others(dir: &Path, keep: &str) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();

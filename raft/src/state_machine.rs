@@ -233,7 +233,9 @@ impl<S: StateMachine> RaftStateMachine<C<S>> for StateMachineStore<S> {
                 st.last_applied = Some(log_id);
                 let resp = match entry.payload {
                     EntryPayload::Blank => S::Response::default(),
-                    EntryPayload::Normal(cmd) => st.sm.apply(log_id.index, log_id.leader_id.term, cmd),
+                    EntryPayload::Normal(cmd) => {
+                        st.sm.apply(log_id.index, log_id.leader_id.term, cmd)
+                    }
                     EntryPayload::Membership(m) => {
                         st.last_membership = StoredMembership::new(Some(log_id), m);
                         S::Response::default()

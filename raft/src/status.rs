@@ -35,7 +35,10 @@ pub struct RaftStatus {
 
 impl RaftStatus {
     /// Build from metrics and the committed index published by the log store.
-    pub(crate) fn from_metrics(m: &RaftMetrics<NodeId, BasicNode>, committed_index: Option<u64>) -> Self {
+    pub(crate) fn from_metrics(
+        m: &RaftMetrics<NodeId, BasicNode>,
+        committed_index: Option<u64>,
+    ) -> Self {
         let membership = m.membership_config.membership();
         let addr = |id: &NodeId| membership.get_node(id).map(|n| n.addr.clone());
         let with_addr = |ids: Vec<NodeId>| -> Vec<(NodeId, String)> {

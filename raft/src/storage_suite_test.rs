@@ -29,10 +29,13 @@ impl StateMachine for Kv {
 
 struct Builder;
 
-impl StoreBuilder<TypeConfig<Kv>, LogStore<Kv>, StateMachineStore<Kv>, tempfile::TempDir> for Builder {
+impl StoreBuilder<TypeConfig<Kv>, LogStore<Kv>, StateMachineStore<Kv>, tempfile::TempDir>
+    for Builder
+{
     async fn build(
         &self,
-    ) -> Result<(tempfile::TempDir, LogStore<Kv>, StateMachineStore<Kv>), StorageError<NodeId>> {
+    ) -> Result<(tempfile::TempDir, LogStore<Kv>, StateMachineStore<Kv>), StorageError<NodeId>>
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let snapshots = dir.path().join("snapshots");
         std::fs::create_dir_all(&snapshots).expect("snapshot dir");

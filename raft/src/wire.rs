@@ -33,7 +33,9 @@ pub(crate) struct SnapshotChunk {
 
 impl SnapshotChunk {
     /// Wire form of an openraft request.
-    pub(crate) fn from_request<S: StateMachine>(req: &InstallSnapshotRequest<TypeConfig<S>>) -> Self {
+    pub(crate) fn from_request<S: StateMachine>(
+        req: &InstallSnapshotRequest<TypeConfig<S>>,
+    ) -> Self {
         Self {
             vote: req.vote,
             meta: req.meta.clone(),

@@ -34,20 +34,34 @@ async fn three_node_cluster_lifecycle() {
 
     // Writes on the leader return the state machine's response.
     assert_eq!(leader.node.write(set("a", "1")).await.unwrap(), None);
-    assert_eq!(leader.node.write(set("a", "2")).await.unwrap(), Some("1".into()));
+    assert_eq!(
+        leader.node.write(set("a", "2")).await.unwrap(),
+        Some("1".into())
+    );
 
     // A follower refuses writes and names the leader and its address.
     match nodes[f].node.write(set("b", "1")).await {
-        Err(WriteError::NotLeader { leader: Some((id, addr)) }) => {
+        Err(WriteError::NotLeader {
+            leader: Some((id, addr)),
+        }) => {
             assert_eq!((id, addr.as_str()), (leader.id, leader.addr.as_str()));
         }
         other => panic!("expected NotLeader with leader, got {other:?}"),
     }
-    let msg = nodes[f].node.write(set("b", "1")).await.unwrap_err().to_string();
+    let msg = nodes[f]
+        .node
+        .write(set("b", "1"))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains(&leader.addr), "{msg}");
 
     // Linearizable reads on the leader; NotLeader on a follower.
-    let v = leader.node.linearizable_read(|kv| kv.map.get("a").cloned()).await.unwrap();
+    let v = leader
+        .node
+        .linearizable_read(|kv| kv.map.get("a").cloned())
+        .await
+        .unwrap();
     assert_eq!(v.as_deref(), Some("2"));
     assert!(matches!(
         nodes[f].node.linearizable_read(|kv| kv.map.len()).await,
@@ -57,7 +71,10 @@ async fn three_node_cluster_lifecycle() {
     // Followers apply the same state; subscribe_applied reports progress.
     let applied = leader.node.status().last_applied_index.unwrap();
     let mut rx = nodes[f].node.subscribe_applied();
-    tokio::time::timeout(common::WAIT, rx.wait_for(|i| *i >= applied)).await.unwrap().unwrap();
+    tokio::time::timeout(common::WAIT, rx.wait_for(|i| *i >= applied))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(nodes[f].get("a").as_deref(), Some("2"));
     let st = leader.node.status();
     assert_eq!(st.state, "Leader");
@@ -77,17 +94,27 @@ async fn three_node_cluster_lifecycle() {
     assert_eq!(n4.node.status().state, "Learner");
 
     // Promote it.
-    leader.node.change_membership(BTreeSet::from([1, 2, 3, 4])).await.unwrap();
+    leader
+        .node
+        .change_membership(BTreeSet::from([1, 2, 3, 4]))
+        .await
+        .unwrap();
     let st = leader.node.status();
     assert_eq!(st.voters.len(), 4, "{st:?}");
     assert!(st.learners.is_empty(), "{st:?}");
 
     // Remove follower f.
     let removed = nodes[f].id;
-    let keep: BTreeSet<_> = [1, 2, 3, 4].into_iter().filter(|id| *id != removed).collect();
+    let keep: BTreeSet<_> = [1, 2, 3, 4]
+        .into_iter()
+        .filter(|id| *id != removed)
+        .collect();
     leader.node.change_membership(keep.clone()).await.unwrap();
     let st = leader.node.status();
-    assert_eq!(st.voters.iter().map(|(id, _)| *id).collect::<BTreeSet<_>>(), keep);
+    assert_eq!(
+        st.voters.iter().map(|(id, _)| *id).collect::<BTreeSet<_>>(),
+        keep
+    );
     assert!(st.learners.is_empty());
     assert_eq!(leader.node.write(set("c", "3")).await.unwrap(), None);
     nodes[f].stop().await;

@@ -145,32 +145,30 @@ pub fn voters(nodes: &[TestNode]) -> BTreeMap<NodeId, String> {
     nodes.iter().map(|n| (n.id, n.addr.clone())).collect()
 }
 
-/// Wait until every node in `nodes` agrees on one leader that is itself leader; return
-/// its position in `nodes`.
+/// Wait until one node is leader and every node in `nodes` follows it; return the
+/// leader's position in `nodes`.
 pub async fn wait_leader(nodes: &[&TestNode]) -> usize {
-    let first = nodes[0]
-        .node
-        .raft()
-        .wait(Some(WAIT))
-        .metrics(|m| m.current_leader.is_some(), "a leader")
-        .await
-        .expect("leader elected");
-    let leader = first.current_leader.expect("leader");
-    for n in nodes {
-        n.node
-            .raft()
-            .wait(Some(WAIT))
-            .current_leader(leader, "agree on leader")
-            .await
-            .expect("agree on leader");
-    }
-    let pos = nodes.iter().position(|n| n.id == leader).expect("leader among nodes");
-    nodes[pos]
-        .node
-        .raft()
-        .wait(Some(WAIT))
-        .state(openraft::ServerState::Leader, "is leader")
-        .await
-        .expect("leader state");
-    pos
+    let mut rxs: Vec<_> = nodes.iter().map(|n| n.node.metrics()).collect();
+    type Metrics = openraft::RaftMetrics<NodeId, lifeboat_raft::BasicNode>;
+    let agreed = |rxs: &[tokio::sync::watch::Receiver<Metrics>]| -> Option<usize> {
+        let ms: Vec<Metrics> = rxs.iter().map(|r| r.borrow().clone()).collect();
+        let pos = ms
+            .iter()
+            .position(|m| m.state == openraft::ServerState::Leader)?;
+        let id = ms[pos].id;
+        ms.iter()
+            .all(|m| m.current_leader == Some(id))
+            .then_some(pos)
+    };
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(pos) = agreed(&rxs) {
+                return pos;
+            }
+            let changed = rxs.iter_mut().map(|r| Box::pin(r.changed()));
+            let _ = futures::future::select_all(changed).await;
+        }
+    })
+    .await
+    .expect("nodes agree on a leader")
 }
