@@ -2,6 +2,9 @@
 //! [`RaftNetwork`] over reqwest. Every request carries `Authorization: Bearer <secret>`.
 //! Snapshots go through openraft's default chunked transport, one chunk per request.
 
+// The error types are dictated by openraft's `RaftNetwork` trait.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -131,10 +131,11 @@ pub(crate) fn remove_others(dir: &Path, keep: &str) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("snapshot-") && name != keep {
-            if let Err(e) = fs::remove_file(entry.path()) {
-                tracing::warn!(file = %name, error = %e, "could not remove old snapshot file");
-            }
+        if !name.starts_with("snapshot-") || name == keep {
+            continue;
+        }
+        if let Err(e) = fs::remove_file(entry.path()) {
+            tracing::warn!(file = %name, error = %e, "could not remove old snapshot file");
         }
     }
 }

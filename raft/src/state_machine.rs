@@ -100,7 +100,7 @@ impl<S: StateMachine> StateMachineStore<S> {
     ) -> StoreResult<(Self, Arc<SmShared<S>>)> {
         let dir = snapshot_dir.clone();
         let loaded = db
-            .run(move |db| Ok(db.get_meta::<SnapshotRef>(KEY_SNAPSHOT)?))
+            .run(move |db| db.get_meta::<SnapshotRef>(KEY_SNAPSHOT))
             .await
             .map_err(io_err)?;
         let mut state = SmState {

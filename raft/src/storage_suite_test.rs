@@ -1,6 +1,9 @@
 //! openraft's storage conformance suite against [`LogStore`] + [`StateMachineStore`],
 //! each case in its own temp dir, with a small key/value state machine.
 
+// `Suite::test_all` returns openraft's (large) `StorageError`.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

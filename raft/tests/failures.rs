@@ -87,9 +87,9 @@ async fn leader_without_quorum_times_out() {
         .write(Set("a".into(), "1".into()))
         .await
         .unwrap();
-    for i in 0..3 {
+    for (i, n) in nodes.iter_mut().enumerate() {
         if i != l {
-            nodes[i].stop().await;
+            n.stop().await;
         }
     }
     let started = Instant::now();
