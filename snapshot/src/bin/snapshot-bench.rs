@@ -1,0 +1,2 @@
+//! Snapshot benchmarks (placeholder until the benchmark lands).
+fn main() {}
