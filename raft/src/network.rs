@@ -41,6 +41,7 @@ pub(crate) struct HttpNetworkFactory {
     auth: Arc<str>,
     rpc_timeout: Duration,
     snapshot_timeout: Duration,
+    routes: Arc<std::collections::BTreeMap<NodeId, String>>,
 }
 
 impl HttpNetworkFactory {
@@ -54,6 +55,7 @@ impl HttpNetworkFactory {
             auth: format!("Bearer {}", opts.cluster_secret).into(),
             rpc_timeout: Duration::from_millis(opts.rpc_timeout_ms),
             snapshot_timeout: Duration::from_millis(opts.snapshot_rpc_timeout_ms()),
+            routes: Arc::new(opts.peer_routes.clone()),
         })
     }
 }
@@ -65,7 +67,13 @@ impl<S: StateMachine> RaftNetworkFactory<C<S>> for HttpNetworkFactory {
         HttpNetwork {
             client: self.client.clone(),
             auth: Arc::clone(&self.auth),
-            base: node.addr.trim_end_matches('/').to_string(),
+            // A configured route wins over the membership's address.
+            base: self
+                .routes
+                .get(&target)
+                .unwrap_or(&node.addr)
+                .trim_end_matches('/')
+                .to_string(),
             target,
             rpc_timeout: self.rpc_timeout,
             snapshot_timeout: self.snapshot_timeout,

@@ -49,6 +49,9 @@ pub struct RaftOptions {
     pub write_timeout_ms: u64,
     /// Largest accepted RPC body; bigger bodies get 413 (default 32 MiB).
     pub max_rpc_body_bytes: usize,
+    /// Per-peer routes: connect to this base URL instead of the address recorded in the
+    /// membership (a tunnel, a proxy on this node's path). Empty by default.
+    pub peer_routes: std::collections::BTreeMap<NodeId, String>,
 }
 
 impl RaftOptions {
@@ -66,6 +69,7 @@ impl RaftOptions {
             rpc_timeout_ms: Defaults::RPC_TIMEOUT_MS,
             write_timeout_ms: Defaults::WRITE_TIMEOUT_MS,
             max_rpc_body_bytes: Defaults::MAX_RPC_BODY_BYTES,
+            peer_routes: std::collections::BTreeMap::new(),
         }
     }
 
