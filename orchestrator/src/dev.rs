@@ -19,6 +19,10 @@ pub struct PeerSpec {
     pub api: String,
     /// Its Raft base URL.
     pub raft: String,
+    /// Reach its API through this URL instead (e.g. a fault-injecting proxy).
+    pub api_via: Option<String>,
+    /// Reach its Raft endpoint through this URL instead.
+    pub raft_via: Option<String>,
 }
 
 /// Everything that goes into one node's config file.
@@ -92,6 +96,12 @@ pub fn render_node_config(spec: &NodeConfigSpec) -> String {
             "  - id: {}\n    api: {}\n    raft: {}\n",
             p.id, p.api, p.raft
         ));
+        if let Some(v) = &p.api_via {
+            y.push_str(&format!("    api_via: {v}\n"));
+        }
+        if let Some(v) = &p.raft_via {
+            y.push_str(&format!("    raft_via: {v}\n"));
+        }
     }
     y.push_str(&format!(
         "auth:\n  cluster_secret_file: {}\n  tokens:\n",
@@ -135,6 +145,8 @@ mod tests {
                 id: i,
                 api: format!("http://127.0.0.1:{}", 7100 + i),
                 raft: format!("http://127.0.0.1:{}", 7110 + i),
+                api_via: None,
+                raft_via: (i == 3).then(|| "http://127.0.0.1:9999".to_string()),
             })
             .collect();
         let spec = NodeConfigSpec {
@@ -157,6 +169,9 @@ mod tests {
         assert_eq!(cfg.raft.heartbeat_ms, 100);
         assert_eq!(cfg.tokens.len(), 1);
         assert_eq!(cfg.clusters[0].name.value, "eu-west");
+        assert_eq!(cfg.peers[&3].raft_route, "http://127.0.0.1:9999");
+        assert_eq!(cfg.peers[&3].raft, "http://127.0.0.1:7113");
+        assert_eq!(cfg.peers[&2].raft_route, cfg.peers[&2].raft);
     }
 
     #[test]

@@ -71,6 +71,11 @@ impl Node {
     pub fn api_url_of(&self, id: u64) -> Option<&str> {
         self.cfg.peers.get(&id).map(|p| p.api.as_str())
     }
+
+    /// Where this node connects to reach node `id`'s API (its `api_via` if set).
+    pub fn api_route_to(&self, id: u64) -> Option<&str> {
+        self.cfg.peers.get(&id).map(|p| p.api_route.as_str())
+    }
 }
 
 /// Build the Raft options from the config.
@@ -86,6 +91,12 @@ fn raft_options(cfg: &LoadedConfig) -> RaftOptions {
     o.snapshot_logs_since_last = cfg.raft.snapshot_logs_since_last;
     o.max_in_snapshot_log_to_keep = cfg.raft.max_in_snapshot_log_to_keep;
     o.write_timeout_ms = cfg.raft.write_timeout_ms;
+    o.peer_routes = cfg
+        .peers
+        .iter()
+        .filter(|(_, p)| p.raft_route != p.raft)
+        .map(|(id, p)| (*id, p.raft_route.clone()))
+        .collect();
     o
 }
 

@@ -43,7 +43,7 @@ pub async fn forward_to_leader(
     };
     let target = leader
         .filter(|id| *id != node.cfg.node_id)
-        .and_then(|id| node.api_url_of(id));
+        .and_then(|id| node.api_route_to(id));
     match (already_forwarded, target) {
         (false, Some(base)) => {
             let url = format!(

@@ -108,6 +108,54 @@ fn check_key(key: &str) -> Result<(), ApiError> {
     }
 }
 
+/// How a read is served.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Consistency {
+    /// Through the leader (read-index): sees every acknowledged write.
+    #[default]
+    Linearizable,
+    /// This node's applied state, possibly behind the leader.
+    Local,
+}
+
+/// Query of `GET /v1/kv`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvListQuery {
+    /// Only keys starting with this.
+    #[serde(default)]
+    pub prefix: String,
+    /// `linearizable` (default) or `local`.
+    #[serde(default)]
+    pub consistency: Consistency,
+}
+
+/// `GET /v1/kv?prefix=&consistency=`: keys and versions (values omitted).
+pub async fn kv_list(
+    State(node): State<Arc<Node>>,
+    _who: Viewer,
+    q: Result<Query<KvListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))?;
+    let prefix = q.prefix;
+    let list = move |c: &crate::catalog::Catalog| {
+        let entries: Vec<Value> =
+            c.kv.range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(prefix.as_str()))
+                .map(|(k, e)| json!({ "key": k, "version": e.version }))
+                .collect();
+        (entries, c.last_index)
+    };
+    let (entries, applied) = match q.consistency {
+        Consistency::Linearizable => node.read(list).await?,
+        Consistency::Local => node.raft.read_local(list),
+    };
+    Ok(Json(
+        json!({ "count": entries.len(), "entries": entries, "applied_index": applied }),
+    ))
+}
+
 /// `GET /v1/kv/{key}`.
 pub async fn kv_get(
     State(node): State<Arc<Node>>,

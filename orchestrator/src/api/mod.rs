@@ -10,6 +10,7 @@
 //! | `GET /v1/status` | viewer | this node's view: Raft state, leader, members, clusters |
 //! | `GET /v1/audit?after=SEQ&limit=N` | viewer | audit log (linearizable) |
 //! | `GET /v1/clusters` | viewer | registered clusters (linearizable) |
+//! | `GET /v1/kv?prefix=P&consistency=local` | viewer | keys and versions under a prefix |
 //! | `GET /v1/kv/{key}` | viewer | test/benchmark namespace (linearizable) |
 //! | `PUT /v1/kv/{key}` | operator | `{"value":..,"expected_version":N?}` |
 //! | `DELETE /v1/kv/{key}` | operator | |
@@ -44,8 +45,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/status", get(handlers::status))
         .route("/v1/audit", get(handlers::audit))
         .route("/v1/clusters", get(handlers::clusters))
+        .route("/v1/kv", get(handlers::kv_list))
         .route(
-            "/v1/kv/{key}",
+            "/v1/kv/{*key}",
             get(handlers::kv_get)
                 .put(handlers::kv_put)
                 .delete(handlers::kv_delete),

@@ -84,6 +84,8 @@ async fn start_fleet(
             id: i,
             api: format!("http://127.0.0.1:{}", base + i as u16),
             raft: format!("http://127.0.0.1:{}", base + 10 + i as u16),
+            api_via: None,
+            raft_via: None,
         })
         .collect();
     let mut nodes_json = Vec::new();

@@ -38,8 +38,12 @@ impl fmt::Debug for Secret {
 pub struct Peer {
     /// API base URL (no trailing slash).
     pub api: String,
-    /// Raft base URL (no trailing slash).
+    /// Raft base URL as recorded in the membership (no trailing slash).
     pub raft: String,
+    /// Where this node connects to reach the API (`api_via`, else `api`).
+    pub api_route: String,
+    /// Where this node connects to reach Raft (`raft_via`, else `raft`).
+    pub raft_route: String,
 }
 
 /// A validated config with paths resolved and secrets read: what a node runs with.
@@ -99,9 +103,15 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigErrors> {
         .peers
         .iter()
         .map(|p| {
+            let clean = |s: &str| s.trim_end_matches('/').to_string();
+            let via = |v: &Option<Spanned<String>>, d: &Spanned<String>| {
+                clean(&v.as_ref().unwrap_or(d).value)
+            };
             let peer = Peer {
-                api: p.api.value.trim_end_matches('/').to_string(),
-                raft: p.raft.value.trim_end_matches('/').to_string(),
+                api: clean(&p.api.value),
+                raft: clean(&p.raft.value),
+                api_route: via(&p.api_via, &p.api),
+                raft_route: via(&p.raft_via, &p.raft),
             };
             (p.id.value, peer)
         })

@@ -64,8 +64,15 @@ pub struct PeerConfig {
     pub id: Spanned<u64>,
     /// Base URL of its HTTP API, e.g. `http://10.0.0.1:7101`.
     pub api: Spanned<String>,
-    /// Base URL of its Raft endpoint, e.g. `http://10.0.0.1:7111`.
+    /// Base URL of its Raft endpoint, e.g. `http://10.0.0.1:7111`. This is the address
+    /// recorded in the Raft membership, the same in every node's config.
     pub raft: Spanned<String>,
+    /// Reach its API through this base URL instead (a tunnel or proxy on this node's path).
+    #[serde(default)]
+    pub api_via: Option<Spanned<String>>,
+    /// Reach its Raft endpoint through this base URL instead; the membership keeps `raft`.
+    #[serde(default)]
+    pub raft_via: Option<Spanned<String>>,
 }
 
 /// `auth:`: bearer tokens for the API and the secret between nodes.

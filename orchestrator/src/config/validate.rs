@@ -100,7 +100,14 @@ impl Config {
                     "give every peer its own id",
                 );
             }
-            for (field, url) in [("api", &peer.api), ("raft", &peer.raft)] {
+            let vias = [("api_via", &peer.api_via), ("raft_via", &peer.raft_via)];
+            let vias = vias
+                .into_iter()
+                .filter_map(|(f, v)| v.as_ref().map(|v| (f, v)));
+            for (field, url) in [("api", &peer.api), ("raft", &peer.raft)]
+                .into_iter()
+                .chain(vias)
+            {
                 if let Err(why) = check_base_url(&url.value) {
                     let key = format!("peers[{i}].{field}");
                     p.add(Some(url), key, why, "write it as http://HOST:PORT");
