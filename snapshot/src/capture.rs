@@ -1,0 +1,580 @@
+//! Capture: list every selected type page by page, normalise, hash, and append new
+//! objects to packs; write the manifest last.
+//!
+//! Memory is bounded by object bodies in flight (two list pages, one open pack, and
+//! `upload_concurrency` packs being uploaded), plus ~100 bytes of metadata per object
+//! (the dedup index and the compressed manifest body); object bodies are never all held.
+//!
+//! A capture first writes a lease (`leases/<id>.lease`) so that GC defers, then loads
+//! the dedup index from the latest snapshot of the same cluster. On any error the lease
+//! is removed, no manifest is written (the snapshot does not exist), and packs already
+//! uploaded become orphans that [`crate::gc::gc`] reclaims after its grace period.
+
+use crate::crypto::Hasher;
+use crate::discover::{ResourceType, discover};
+use crate::error::{CaptureError, StoreError};
+use crate::filter::{Filters, skip_reason};
+use crate::manifest::{self, BodyWriter, EncryptionInfo, Entry, ManifestHeader, Record};
+use crate::normalize::{canonical_json, normalize};
+use crate::pack::{Location, PackWriter, SealedPack};
+use crate::progress::{Phase, Progress};
+use crate::store::{Lease, SnapshotStore};
+use chrono::{DateTime, Utc};
+use kube::Client;
+use kube::api::ListParams;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{info, instrument, warn};
+
+/// Capture options (builder style; defaults in [`CaptureOptions::default`]).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CaptureOptions {
+    /// What to capture.
+    pub filters: Filters,
+    /// Keep the `status` of objects (default false).
+    pub keep_status: bool,
+    /// Objects per list page (default 500).
+    pub page_size: u32,
+    /// Uncompressed bytes per compressed block (default 1 MiB).
+    pub block_size: usize,
+    /// Target pack size in bytes (default 16 MiB).
+    pub pack_size: usize,
+    /// zstd level (default 3).
+    pub compression_level: i32,
+    /// Attempts per list request on 429/5xx/connection errors (default 3).
+    pub list_attempts: u32,
+    /// Backoff between attempts, multiplied by the attempt number (default 200 ms).
+    pub retry_backoff: Duration,
+    /// Lease lifetime: GC ignores leases older than this (default 6 h).
+    pub lease_ttl: Duration,
+    /// Packs uploaded concurrently (default 2).
+    pub upload_concurrency: usize,
+    /// Labels recorded in the manifest (e.g. `schedule`, `firing`).
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        CaptureOptions {
+            filters: Filters::default(),
+            keep_status: false,
+            page_size: 500,
+            block_size: 1 << 20,
+            pack_size: 16 << 20,
+            compression_level: 3,
+            list_attempts: 3,
+            retry_backoff: Duration::from_millis(200),
+            lease_ttl: Duration::from_secs(6 * 3600),
+            upload_concurrency: 2,
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+impl CaptureOptions {
+    /// Set the filters.
+    pub fn filters(mut self, f: Filters) -> Self {
+        self.filters = f;
+        self
+    }
+
+    /// Add a manifest label.
+    pub fn label(mut self, k: &str, v: &str) -> Self {
+        self.labels.insert(k.into(), v.into());
+        self
+    }
+
+    /// Check the options; the error names the field.
+    pub fn validate(&self) -> Result<(), CaptureError> {
+        self.filters
+            .validate()
+            .map_err(CaptureError::InvalidOptions)?;
+        let bad = |m: &str| Err(CaptureError::InvalidOptions(m.into()));
+        if self.page_size == 0 {
+            return bad("page_size must be > 0");
+        }
+        if self.block_size == 0 || self.block_size > 64 << 20 {
+            return bad("block_size must be in 1..=64 MiB");
+        }
+        if self.pack_size < self.block_size / 4 {
+            return bad("pack_size must be at least block_size / 4");
+        }
+        if !(1..=22).contains(&self.compression_level) {
+            return bad("compression_level must be in 1..=22");
+        }
+        if self.list_attempts == 0 || self.upload_concurrency == 0 {
+            return bad("list_attempts and upload_concurrency must be > 0");
+        }
+        Ok(())
+    }
+}
+
+/// What a successful capture produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaptureSummary {
+    /// Snapshot id.
+    pub id: String,
+    /// Manifest key in the store.
+    pub manifest_key: String,
+    /// Source cluster.
+    pub cluster: String,
+    /// Objects captured.
+    pub object_count: u64,
+    /// Distinct object contents.
+    pub distinct_objects: u64,
+    /// Objects uploaded by this capture (not found in the previous snapshot).
+    pub new_objects: u64,
+    /// Pack bytes uploaded.
+    pub bytes_uploaded: u64,
+    /// Manifest bytes.
+    pub manifest_bytes: u64,
+    /// Packs written.
+    pub new_packs: Vec<String>,
+    /// Source `gitVersion`.
+    pub kubernetes_version: String,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End of listing.
+    pub completed_at: DateTime<Utc>,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+#[derive(Deserialize, Default)]
+struct ListMeta {
+    #[serde(rename = "continue", default)]
+    cont: Option<String>,
+    #[serde(rename = "remainingItemCount", default)]
+    remaining: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
+type PageMsg = Result<(usize, Page), CaptureError>;
+
+/// Whether a Kubernetes client error is worth retrying.
+pub(crate) fn retryable(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => matches!(s.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+async fn list_page(
+    client: &Client,
+    ty: &ResourceType,
+    lp: &ListParams,
+    opts: &CaptureOptions,
+) -> Result<Page, CaptureError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let req = kube::core::Request::new(ty.list_path())
+            .list(lp)
+            .map_err(|e| CaptureError::InvalidOptions(e.to_string()))?;
+        match client.request_text(req).await {
+            Ok(text) => {
+                return serde_json::from_str(&text).map_err(|e| CaptureError::BadObject {
+                    resource: ty.key(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(e) if retryable(&e) && attempt < opts.list_attempts => {
+                warn!(resource = %ty.key(), attempt, error = %e, "list failed, retrying");
+                tokio::time::sleep(opts.retry_backoff * attempt).await;
+            }
+            Err(source) => {
+                return Err(CaptureError::List {
+                    resource: format!("{}/{}", ty.key(), ty.ar.version),
+                    attempts: attempt,
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Lists every type in order, sending pages down a bounded channel (prefetch of one page).
+async fn lister(
+    client: Client,
+    types: Vec<ResourceType>,
+    opts: CaptureOptions,
+    tx: mpsc::Sender<PageMsg>,
+) {
+    for (i, ty) in types.iter().enumerate() {
+        let mut cont: Option<String> = None;
+        for _ in 0..10_000_000u64 {
+            let mut lp = ListParams::default().limit(opts.page_size);
+            if let Some(sel) = &opts.filters.label_selector {
+                lp = lp.labels(sel);
+            }
+            if let Some(c) = &cont {
+                lp = lp.continue_token(c);
+            }
+            let page = match list_page(&client, ty, &lp, &opts).await {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            cont = page.metadata.cont.clone().filter(|c| !c.is_empty());
+            if tx.send(Ok((i, page))).await.is_err() {
+                return;
+            }
+            if cont.is_none() {
+                break;
+            }
+        }
+    }
+}
+
+/// Builds packs and the manifest body from a stream of normalised objects.
+struct Sink<'a> {
+    store: &'a SnapshotStore,
+    opts: &'a CaptureOptions,
+    hasher: Hasher,
+    index: HashMap<[u8; 32], Location>,
+    emitted: HashSet<[u8; 32]>,
+    pending: HashSet<[u8; 32]>,
+    pack: PackWriter,
+    uploads: JoinSet<Result<u64, StoreError>>,
+    body: BodyWriter,
+    packs: BTreeMap<String, ()>,
+    new_packs: Vec<String>,
+    object_count: u64,
+    new_objects: u64,
+    bytes_uploaded: u64,
+    types: BTreeMap<String, u64>,
+    progress: &'a Progress,
+}
+
+impl Sink<'_> {
+    fn new_pack(&self) -> PackWriter {
+        PackWriter::new(
+            self.opts.compression_level,
+            self.opts.block_size,
+            self.store.encryption_key().cloned(),
+        )
+    }
+
+    fn emit_object(&mut self, hash: [u8; 32], loc: Location) {
+        self.packs.insert(loc.pack.clone(), ());
+        self.body.push(&Record::Object {
+            hash: hex::encode(hash),
+            loc,
+        });
+    }
+
+    async fn add(&mut self, ty: &ResourceType, obj: &Value) -> Result<(), CaptureError> {
+        let meta = &obj["metadata"];
+        let name = meta["name"].as_str().unwrap_or_default().to_string();
+        let bytes = canonical_json(obj);
+        let hash = self.hasher.hash(&bytes);
+        self.body.push(&Record::Entry(Entry {
+            group: ty.ar.group.clone(),
+            version: ty.ar.version.clone(),
+            kind: ty.ar.kind.clone(),
+            resource: ty.ar.plural.clone(),
+            namespace: meta["namespace"].as_str().map(str::to_string),
+            name,
+            hash: hex::encode(hash),
+        }));
+        self.object_count += 1;
+        *self.types.entry(ty.key()).or_default() += 1;
+        if self.emitted.contains(&hash) || self.pending.contains(&hash) {
+            return Ok(());
+        }
+        if let Some(loc) = self.index.get(&hash).cloned() {
+            self.emitted.insert(hash);
+            self.emit_object(hash, loc);
+            return Ok(());
+        }
+        self.pending.insert(hash);
+        self.new_objects += 1;
+        self.pack.push(hash, &bytes);
+        if self.pack.approx_len() >= self.opts.pack_size {
+            self.flush_pack().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_pack(&mut self) -> Result<(), CaptureError> {
+        let fresh = self.new_pack();
+        let pack = std::mem::replace(&mut self.pack, fresh);
+        if pack.is_empty() {
+            return Ok(());
+        }
+        let sealed: SealedPack = pack.finish();
+        for (h, loc) in &sealed.objects {
+            self.pending.remove(h);
+            self.emitted.insert(*h);
+            self.emit_object(*h, loc.clone());
+        }
+        self.new_packs.push(sealed.id.clone());
+        while self.uploads.len() >= self.opts.upload_concurrency {
+            self.join_one().await?;
+        }
+        let store = self.store.clone();
+        self.uploads
+            .spawn(async move { store.put_pack(sealed).await });
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> Result<(), CaptureError> {
+        if let Some(r) = self.uploads.join_next().await {
+            let n =
+                r.map_err(|e| CaptureError::InvalidOptions(format!("upload task failed: {e}")))??;
+            self.bytes_uploaded += n;
+            self.progress.add_bytes(n);
+        }
+        Ok(())
+    }
+}
+
+/// Load the dedup index from the latest compatible snapshot of `cluster`.
+async fn load_index(
+    store: &SnapshotStore,
+    cluster: &str,
+    hasher: &Hasher,
+) -> HashMap<[u8; 32], Location> {
+    let headers = match store.list_manifests().await {
+        Ok(h) => h,
+        Err(e) => {
+            warn!(error = %e, "cannot list manifests; capturing without dedup");
+            return HashMap::new();
+        }
+    };
+    let key_id = store.encryption_key().map(|k| k.id().to_string());
+    let Some(latest) = headers.iter().rev().find(|h| {
+        h.cluster == cluster
+            && h.hash_algorithm == hasher.algorithm()
+            && h.encryption.as_ref().map(|e| e.key_id.clone()) == key_id
+    }) else {
+        return HashMap::new();
+    };
+    match store.read_manifest(&latest.id).await {
+        Ok(m) => m
+            .objects
+            .into_iter()
+            .filter_map(|(h, loc)| {
+                let bytes: [u8; 32] = hex::decode(&h).ok()?.try_into().ok()?;
+                Some((bytes, loc))
+            })
+            .collect(),
+        Err(e) => {
+            warn!(snapshot_id = %latest.id, error = %e, "previous manifest unreadable; capturing without dedup");
+            HashMap::new()
+        }
+    }
+}
+
+fn new_id(cluster: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{cluster}-{}-{}",
+        at.format("%Y%m%dT%H%M%SZ"),
+        hex::encode(rand::random::<[u8; 3]>())
+    )
+}
+
+/// Capture `cluster` (reached through `client`) into `store`.
+///
+/// The snapshot becomes visible only when its manifest is written, after every pack is
+/// uploaded. Errors name the reason (type that failed to list, store operation that
+/// failed); a failed capture leaves no manifest and can simply be retried.
+#[instrument(skip_all, fields(cluster = %cluster, snapshot_id))]
+pub async fn capture(
+    client: Client,
+    cluster: &str,
+    store: &SnapshotStore,
+    opts: &CaptureOptions,
+    progress: &Progress,
+) -> Result<CaptureSummary, CaptureError> {
+    opts.validate()?;
+    if cluster.is_empty()
+        || !cluster
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(CaptureError::InvalidOptions(format!(
+            "cluster name {cluster:?} must be non-empty and use only letters, digits, '-' and '.'"
+        )));
+    }
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let id = new_id(cluster, started_at);
+    tracing::Span::current().record("snapshot_id", id.as_str());
+    let lease = Lease {
+        id: id.clone(),
+        cluster: cluster.to_string(),
+        started_at,
+        expires_at: started_at
+            + chrono::Duration::from_std(opts.lease_ttl).unwrap_or(chrono::Duration::hours(6)),
+    };
+    let result = run(client, cluster, store, opts, progress, &id, &lease, started).await;
+    if let Err(e) = store.delete_lease(&id).await {
+        warn!(error = %e, "could not remove the capture lease (it expires by itself)");
+    }
+    progress.set_phase(if result.is_ok() {
+        Phase::Done
+    } else {
+        Phase::Failed
+    });
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    client: Client,
+    cluster: &str,
+    store: &SnapshotStore,
+    opts: &CaptureOptions,
+    progress: &Progress,
+    id: &str,
+    lease: &Lease,
+    started: Instant,
+) -> Result<CaptureSummary, CaptureError> {
+    progress.set_phase(Phase::Discovering);
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(CaptureError::Discovery)?;
+    let types = discover(&client, &opts.filters)
+        .await
+        .map_err(CaptureError::Discovery)?;
+    store.put_lease(lease).await?;
+    let hasher = Hasher::for_key(store.encryption_key());
+    let index = load_index(store, cluster, &hasher).await;
+    info!(
+        types = types.len(),
+        indexed = index.len(),
+        "capture starting"
+    );
+
+    progress.set_phase(Phase::Capturing);
+    let (tx, mut rx) = mpsc::channel::<PageMsg>(1);
+    let lister_task = tokio::spawn(lister(client.clone(), types.clone(), opts.clone(), tx));
+    let mut sink = Sink {
+        store,
+        opts,
+        hasher,
+        index,
+        emitted: HashSet::new(),
+        pending: HashSet::new(),
+        pack: PackWriter::new(
+            opts.compression_level,
+            opts.block_size,
+            store.encryption_key().cloned(),
+        ),
+        uploads: JoinSet::new(),
+        body: BodyWriter::new(),
+        packs: BTreeMap::new(),
+        new_packs: vec![],
+        object_count: 0,
+        new_objects: 0,
+        bytes_uploaded: 0,
+        types: BTreeMap::new(),
+        progress,
+    };
+    let outcome = async {
+        while let Some(msg) = rx.recv().await {
+            let (i, page) = msg?;
+            let ty = &types[i];
+            let key = ty.key();
+            let seen = progress.report().types.get(&key).map_or(0, |t| t.done);
+            let remaining = page.metadata.remaining.unwrap_or(0).max(0) as u64;
+            progress.discovered_at_least(&key, seen + page.items.len() as u64 + remaining);
+            let n = page.items.len() as u64;
+            for mut obj in page.items {
+                if let Some(o) = obj.as_object_mut() {
+                    o.insert(
+                        "apiVersion".into(),
+                        Value::String(ty.ar.api_version.clone()),
+                    );
+                    o.insert("kind".into(), Value::String(ty.ar.kind.clone()));
+                }
+                if skip_reason(&opts.filters, &ty.ar.kind, &obj).is_some() {
+                    continue;
+                }
+                normalize(&ty.ar.group, &ty.ar.kind, &mut obj, opts.keep_status);
+                sink.add(ty, &obj).await?;
+            }
+            progress.add_done(&key, n);
+        }
+        sink.flush_pack().await?;
+        while !sink.uploads.is_empty() {
+            sink.join_one().await?;
+        }
+        Ok::<(), CaptureError>(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        lister_task.abort();
+        sink.uploads.abort_all();
+        return Err(e);
+    }
+    let completed_at = Utc::now();
+
+    progress.set_phase(Phase::Committing);
+    let key = store.encryption_key();
+    let body = sink.body.finish(key);
+    let mut header = ManifestHeader {
+        format_version: manifest::MANIFEST_VERSION,
+        id: id.to_string(),
+        cluster: cluster.to_string(),
+        started_at: lease.started_at,
+        completed_at,
+        kubernetes_version: version.git_version.clone(),
+        filters: opts.filters.clone(),
+        object_count: sink.object_count,
+        distinct_objects: sink.emitted.len() as u64,
+        bytes_uploaded: sink.bytes_uploaded,
+        packs: sink.packs.keys().cloned().collect(),
+        new_packs: sink.new_packs.clone(),
+        types: sink.types.clone(),
+        hash_algorithm: sink.hasher.algorithm().to_string(),
+        encryption: key.map(|k| EncryptionInfo {
+            algorithm: "xchacha20poly1305".into(),
+            key_id: k.id().to_string(),
+        }),
+        labels: opts.labels.clone(),
+        body_sha256: String::new(),
+        body_len: 0,
+    };
+    let bytes = manifest::encode(&mut header, &body);
+    let manifest_bytes = bytes.len() as u64;
+    store.put_manifest(id, bytes).await?;
+    info!(
+        objects = sink.object_count,
+        new = sink.new_objects,
+        bytes = sink.bytes_uploaded,
+        "snapshot committed"
+    );
+    Ok(CaptureSummary {
+        id: id.to_string(),
+        manifest_key: SnapshotStore::manifest_key(id).to_string(),
+        cluster: cluster.to_string(),
+        object_count: sink.object_count,
+        distinct_objects: sink.emitted.len() as u64,
+        new_objects: sink.new_objects,
+        bytes_uploaded: sink.bytes_uploaded,
+        manifest_bytes,
+        new_packs: sink.new_packs,
+        kubernetes_version: version.git_version,
+        started_at: lease.started_at,
+        completed_at,
+        duration: started.elapsed(),
+    })
+}
