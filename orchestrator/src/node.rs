@@ -157,7 +157,10 @@ pub async fn serve(
     {
         Bootstrap::Initialized => info!(node_id = node.cfg.node_id, "initialised the group"),
         Bootstrap::AlreadyInitialized => {
-            info!(node_id = node.cfg.node_id, "resuming from data_dir")
+            info!(
+                node_id = node.cfg.node_id,
+                "group already initialised: not bootstrapping"
+            )
         }
     }
     let duties = tokio::spawn(crate::leader::run(node.clone(), stop_rx.clone()));

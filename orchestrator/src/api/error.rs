@@ -108,8 +108,17 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut resp = (status, Json(error_body(code, &message, details))).into_response();
-        if let Self::NotLeader { leader } = self {
-            resp.extensions_mut().insert(ForwardTo(leader));
+        match self {
+            Self::NotLeader { leader } => {
+                resp.extensions_mut().insert(ForwardTo(leader));
+            }
+            // The unread rest of the body would poison a kept-alive connection.
+            Self::PayloadTooLarge(_) => {
+                let close = axum::http::HeaderValue::from_static("close");
+                resp.headers_mut()
+                    .insert(axum::http::header::CONNECTION, close);
+            }
+            _ => {}
         }
         resp
     }

@@ -60,6 +60,27 @@ pub enum Command {
     Status(ServerArgs),
     /// Run a whole local fleet (3 nodes) as child processes.
     Dev(DevArgs),
+    /// Work with runbooks.
+    #[command(subcommand)]
+    Runbook(RunbookCommand),
+}
+
+/// `lifeboat runbook ...`.
+#[derive(Debug, Subcommand)]
+pub enum RunbookCommand {
+    /// Check runbook files offline; exit 0 clean, 1 on errors (or warnings with
+    /// --deny-warnings), 2 when a file cannot be read.
+    Lint {
+        /// Runbook YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format (`json` for editors and CI).
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Output,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -83,6 +104,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         },
         Command::Status(args) => status::run(args).await,
         Command::Dev(args) => dev::run(args).await,
+        Command::Runbook(RunbookCommand::Lint {
+            files,
+            output,
+            deny_warnings,
+        }) => {
+            let json = output == Output::Json;
+            let mut out = std::io::stdout().lock();
+            Ok(lifeboat_runbooks::lint_command(
+                &files,
+                json,
+                deny_warnings,
+                &mut out,
+            ))
+        }
     }
 }
 

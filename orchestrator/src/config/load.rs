@@ -151,7 +151,7 @@ fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
 
 /// The first line of a serde error, and a fix that fits its kind.
 fn explain_parse_error(msg: &str) -> (String, String) {
-    let first = msg.lines().next().unwrap_or(msg).trim().to_string();
+    let first = strip_position(msg.lines().next().unwrap_or(msg).trim()).to_string();
     let fix = if first.contains("unknown field") {
         "remove the key or correct its spelling (see docs/config.md for every key)"
     } else if first.contains("missing field") {
@@ -162,6 +162,16 @@ fn explain_parse_error(msg: &str) -> (String, String) {
         "fix the YAML at that position (see docs/config.md for the schema)"
     };
     (first, fix.to_string())
+}
+
+/// Drop the parser's own "error: line N column M: " prefix: the position is shown once,
+/// as `file:line:col`.
+fn strip_position(s: &str) -> &str {
+    let rest = s.strip_prefix("error: ").unwrap_or(s);
+    match rest.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((pos, msg)) if pos.contains("column") => msg,
+        _ => rest,
+    }
 }
 
 fn read_cluster_secret(
