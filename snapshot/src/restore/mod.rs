@@ -38,7 +38,8 @@ pub enum ExistingPolicy {
     Skip,
     /// Replace it with the snapshot's version (keeps its uid).
     Update,
-    /// Delete it, wait until it is gone, create it again.
+    /// Delete it, wait until it is gone, create it again (Namespaces and CRDs are
+    /// updated instead: deleting them would delete their contents).
     Recreate,
 }
 
@@ -409,11 +410,26 @@ async fn restore_one(
         },
         name: &item.name,
     };
+    let policy = effective_policy(opts.policy, &e.group, &e.kind);
     if opts.dry_run {
-        apply::dry_run(target, &dest, &obj, opts.policy).await
+        apply::dry_run(target, &dest, &obj, policy).await
     } else {
-        let (o, r) = apply::apply(target, &dest, &obj, opts.policy, opts.delete_timeout).await;
+        let (o, r) = apply::apply(target, &dest, &obj, policy, opts.delete_timeout).await;
         (o, r, vec![])
+    }
+}
+
+/// `recreate` is never applied to Namespaces and CRDs: deleting them deletes everything
+/// in them. They are updated instead.
+pub fn effective_policy(policy: ExistingPolicy, group: &str, kind: &str) -> ExistingPolicy {
+    let container = matches!(
+        (group, kind),
+        ("", "Namespace") | ("apiextensions.k8s.io", "CustomResourceDefinition")
+    );
+    if policy == ExistingPolicy::Recreate && container {
+        ExistingPolicy::Update
+    } else {
+        policy
     }
 }
 
