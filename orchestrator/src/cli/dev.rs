@@ -1,6 +1,7 @@
 //! `lifeboat dev`: a whole fleet on this machine, each part its own child process.
 //!
-//! Layout of `--dir` (default `.lifeboat-dev`): `cluster.secret`, `admin.token` (0600),
+//! Layout of `--dir` (default `.lifeboat-dev`): `cluster.secret`, `admin.token`,
+//! `kubesim-admin.token` (the simulated clusters' fault API; all 0600),
 //! `node-N.yaml`, `node-N/` (data), `node-N.log`, `clusters/NAME/` and `NAME.kubeconfig`
 //! per simulated cluster, `store/` (object store), and `dev.json` describing it all.
 //! Re-running with the same `--dir` resumes the same fleet; `--fresh` starts over.
@@ -30,7 +31,8 @@ pub struct DevArgs {
     /// Directory for the fleet's configs, data and logs.
     #[arg(long, default_value = ".lifeboat-dev")]
     pub dir: PathBuf,
-    /// Node N's API listens on BASE+N, its Raft on BASE+10+N, cluster K on BASE+100+K.
+    /// Node N's API listens on BASE+N, its Raft on BASE+10+N, cluster K on BASE+100+K
+    /// (its fault/admin API on BASE+150+K).
     #[arg(long, default_value_t = 7100)]
     pub port_base: u16,
     /// Number of simulated clusters (`lifeboat-kubesim` processes).
@@ -101,7 +103,7 @@ async fn start_fleet(
             store_url: format!("file://{}", store.display()),
             clusters: clusters
                 .iter()
-                .map(|c| (c.0.clone(), c.2.clone()))
+                .map(|c| (c.name.clone(), c.kubeconfig.clone()))
                 .collect(),
             extra_yaml: String::new(),
         };
@@ -127,8 +129,11 @@ async fn start_fleet(
     wait_ready(&apis, children, Duration::from_secs(60)).await?;
     let clusters_json: Vec<_> = clusters
         .iter()
-        .map(|(name, server, kubeconfig, pid)| {
-            json!({ "name": name, "server": server, "kubeconfig": kubeconfig, "pid": pid })
+        .map(|c| {
+            json!({
+                "name": c.name, "server": c.server, "kubeconfig": c.kubeconfig, "pid": c.pid,
+                "admin": c.admin, "admin_token_file": dir.join("kubesim-admin.token"),
+            })
         })
         .collect();
     let dev = json!({
@@ -142,13 +147,22 @@ async fn start_fleet(
     Ok(())
 }
 
-/// Start the simulated clusters; returns (name, server URL, kubeconfig, pid).
+/// One simulated cluster of the fleet.
+struct SimCluster {
+    name: String,
+    server: String,
+    admin: String,
+    kubeconfig: PathBuf,
+    pid: Option<u32>,
+}
+
+/// Start the simulated clusters.
 async fn start_clusters(
     args: &DevArgs,
     dir: &Path,
     exe: &Path,
     children: &mut Vec<Running>,
-) -> anyhow::Result<Vec<(String, String, PathBuf, Option<u32>)>> {
+) -> anyhow::Result<Vec<SimCluster>> {
     if args.clusters == 0 {
         return Ok(Vec::new());
     }
@@ -160,6 +174,8 @@ async fn start_clusters(
             kubesim.display()
         );
     }
+    let admin_token = dir.join("kubesim-admin.token");
+    ensure_secret(&admin_token)?;
     let mut out = Vec::new();
     let mut ready = Vec::new();
     for k in 1..=args.clusters {
@@ -167,6 +183,7 @@ async fn start_clusters(
             .get(usize::from(k) - 1)
             .map_or_else(|| format!("cluster-{k}"), |n| n.to_string());
         let port = args.port_base + 100 + k;
+        let admin_port = args.port_base + 150 + k;
         let server = format!("http://127.0.0.1:{port}");
         let kubeconfig = dir.join(format!("{name}.kubeconfig"));
         let data = dir.join("clusters").join(&name);
@@ -179,6 +196,10 @@ async fn start_clusters(
             kubeconfig.display().to_string(),
             "--data-dir".into(),
             data.display().to_string(),
+            "--admin-listen".into(),
+            format!("127.0.0.1:{admin_port}"),
+            "--admin-token-file".into(),
+            admin_token.display().to_string(),
         ];
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let child = spawn(&kubesim, &argv, &log)?;
@@ -188,7 +209,13 @@ async fn start_clusters(
             child,
         });
         ready.push(format!("{server}/readyz"));
-        out.push((name, server, kubeconfig, pid));
+        out.push(SimCluster {
+            name,
+            server,
+            admin: format!("http://127.0.0.1:{admin_port}"),
+            kubeconfig,
+            pid,
+        });
     }
     wait_ready(&ready, children, Duration::from_secs(30)).await?;
     Ok(out)
