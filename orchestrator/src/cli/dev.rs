@@ -168,6 +168,9 @@ async fn start_clusters(
     }
     let kubesim = exe.with_file_name("lifeboat-kubesim");
     if !kubesim.exists() {
+        build_kubesim_under_cargo();
+    }
+    if !kubesim.exists() {
         bail!(
             "{} not found: build every binary first with `cargo build --workspace --bins`, \
              or pass --clusters 0",
@@ -219,6 +222,21 @@ async fn start_clusters(
     }
     wait_ready(&ready, children, Duration::from_secs(30)).await?;
     Ok(out)
+}
+
+/// Under `cargo run` (which builds only the `lifeboat` package), build the simulator
+/// too, so `cargo run -p lifeboat -- dev` works on a fresh clone.
+fn build_kubesim_under_cargo() {
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        return;
+    };
+    eprintln!("building lifeboat-kubesim (first run)...");
+    let status = std::process::Command::new(cargo)
+        .args(["build", "-p", "lifeboat-kubesim", "--bin", "lifeboat-kubesim"])
+        .status();
+    if let Err(e) = status {
+        eprintln!("could not run cargo to build lifeboat-kubesim: {e}");
+    }
 }
 
 fn spawn(exe: &Path, args: &[&str], log: &Path) -> anyhow::Result<Child> {
