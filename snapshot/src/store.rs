@@ -39,6 +39,10 @@ pub struct StoreOptions {
     pub multipart_threshold: usize,
     /// Part size of multipart uploads (S3 needs >= 5 MiB except the last part).
     pub multipart_part_size: usize,
+    /// Cloud stores: retries of a failed request (default 10, `object_store`'s default).
+    pub max_retries: usize,
+    /// Cloud stores: give up retrying a request after this long (default 3 min).
+    pub retry_timeout: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -48,6 +52,8 @@ impl Default for StoreOptions {
             encryption_key: None,
             multipart_threshold: 16 << 20,
             multipart_part_size: 5 << 20,
+            max_retries: 10,
+            retry_timeout: std::time::Duration::from_secs(180),
         }
     }
 }
@@ -182,6 +188,11 @@ impl SnapshotStore {
             Some((b, p)) => (b, p.trim_matches('/')),
             None => (rest, ""),
         };
+        let retry = object_store::RetryConfig {
+            max_retries: opts.max_retries,
+            retry_timeout: opts.retry_timeout,
+            ..Default::default()
+        };
         let store: Arc<dyn ObjectStore> = match scheme {
             "memory" => memory_store(rest),
             "file" => {
@@ -201,7 +212,9 @@ impl SnapshotStore {
                 return Err(invalid("missing bucket (container) name".into()));
             }
             "s3" => {
-                let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry.clone());
                 for (k, v) in &opts.options {
                     let key = object_store::aws::AmazonS3ConfigKey::from_str(k)
                         .map_err(|_| invalid(format!("unknown S3 option {k:?}")))?;
