@@ -232,7 +232,13 @@ fn build_kubesim_under_cargo() {
     };
     eprintln!("building lifeboat-kubesim (first run)...");
     let status = std::process::Command::new(cargo)
-        .args(["build", "-p", "lifeboat-kubesim", "--bin", "lifeboat-kubesim"])
+        .args([
+            "build",
+            "-p",
+            "lifeboat-kubesim",
+            "--bin",
+            "lifeboat-kubesim",
+        ])
         .status();
     if let Err(e) = status {
         eprintln!("could not run cargo to build lifeboat-kubesim: {e}");

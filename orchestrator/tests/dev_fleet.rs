@@ -1,0 +1,131 @@
+//! `lifeboat dev` as a newcomer runs it: the fleet comes up, `lifeboat status` answers
+//! (text and JSON), the simulated cluster is registered through Raft, and Ctrl-C leaves
+//! no process behind.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lifeboat");
+
+/// A port base whose 200 ports are free right now (best effort).
+fn free_port_base() -> u16 {
+    for _ in 0..50 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = probe.local_addr().unwrap().port() / 1000 * 1000;
+        drop(probe);
+        if !(20_000..=60_000).contains(&base) {
+            continue;
+        }
+        let all_free =
+            (base..base + 200).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no free block of 200 ports");
+}
+
+fn alive(pid: i32) -> bool {
+    // Signal 0 checks existence; a zombie would still count, so the parent reaps.
+    kill(Pid::from_raw(pid), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn dev_fleet_starts_answers_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_dir = dir.path().join("fleet");
+    let base = free_port_base();
+    let mut dev = Command::new(BIN)
+        .args([
+            "dev",
+            "--clusters",
+            "1",
+            "--port-base",
+            &base.to_string(),
+            "--dir",
+        ])
+        .arg(&fleet_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dev_json = fleet_dir.join("dev.json");
+    wait_for("dev.json", Duration::from_secs(90), || {
+        dev_json.exists() || dev.try_wait().unwrap().is_some()
+    });
+    assert!(
+        dev.try_wait().unwrap().is_none(),
+        "lifeboat dev exited early"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dev_json).unwrap()).unwrap();
+    assert_eq!(info["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(info["clusters"][0]["name"], "eu-west");
+    let token = std::fs::read_to_string(fleet_dir.join("admin.token")).unwrap();
+    assert_eq!(info["admin_token"], token.trim());
+
+    let status = |server: &str, json: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["status", "--server", server, "--token", token.trim()]);
+        if json {
+            c.args(["-o", "json"]);
+        }
+        c.output().unwrap()
+    };
+    let api = info["nodes"][1]["api"].as_str().unwrap();
+    // The cluster is registered by the leader shortly after election.
+    wait_for("eu-west registered", Duration::from_secs(30), || {
+        let out = status(api, true);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["clusters"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["name"] == "eu-west"))
+    });
+    let text = status(api, false);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("leader") && text.contains("eu-west") && text.contains("voter"),
+        "{text}"
+    );
+    // A wrong token is a clear error and exit code 1.
+    let bad = Command::new(BIN)
+        .args(["status", "--server", api, "--token", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("401"));
+
+    let pids: Vec<i32> = info["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(info["clusters"].as_array().unwrap())
+        .map(|p| p["pid"].as_i64().unwrap() as i32)
+        .collect();
+    assert!(pids.iter().all(|p| alive(*p)));
+    kill(Pid::from_raw(dev.id() as i32), Signal::SIGINT).unwrap();
+    let status = dev.wait().unwrap();
+    assert!(status.success(), "dev exited with {status}");
+    for pid in pids {
+        assert!(!alive(pid), "child {pid} survived Ctrl-C");
+    }
+    assert!(
+        Path::new(&fleet_dir.join("node-1")).exists(),
+        "state kept for a resume"
+    );
+}
