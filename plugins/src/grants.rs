@@ -91,7 +91,11 @@ impl HttpGrant {
 
     /// Whether `url` (absolute http/https) is inside the allow-list.
     #[must_use]
-    pub fn allows_url(&self, url: &reqwest::Url) -> bool {
+    pub fn allows_url(&self, url: &str) -> bool {
+        url.parse().is_ok_and(|u| self.allows_parsed(&u))
+    }
+
+    pub(crate) fn allows_parsed(&self, url: &reqwest::Url) -> bool {
         let default_port = match url.scheme() {
             "http" => 80,
             "https" => 443,
@@ -201,22 +205,19 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 mod tests {
     use super::*;
 
-    fn url(s: &str) -> reqwest::Url {
-        s.parse().unwrap()
-    }
-
     #[test]
     fn http_allow_list_matches_host_and_port() {
         let g = HttpGrant::to_hosts(["127.0.0.1:8080", "api.example.com", "*.dns.internal"]);
-        assert!(g.allows_url(&url("http://127.0.0.1:8080/x")));
-        assert!(!g.allows_url(&url("http://127.0.0.1:8081/x")));
-        assert!(!g.allows_url(&url("http://localhost:8080/x")));
-        assert!(g.allows_url(&url("https://API.example.com/v1")));
-        assert!(!g.allows_url(&url("https://api.example.com:8443/v1")));
-        assert!(!g.allows_url(&url("https://evil.com/?api.example.com")));
-        assert!(g.allows_url(&url("https://a.dns.internal/")));
-        assert!(!g.allows_url(&url("https://dns.internal/")));
-        assert!(!g.allows_url(&url("ftp://api.example.com/")));
+        assert!(g.allows_url("http://127.0.0.1:8080/x"));
+        assert!(!g.allows_url("http://127.0.0.1:8081/x"));
+        assert!(!g.allows_url("http://localhost:8080/x"));
+        assert!(g.allows_url("https://API.example.com/v1"));
+        assert!(!g.allows_url("https://api.example.com:8443/v1"));
+        assert!(!g.allows_url("https://evil.com/?api.example.com"));
+        assert!(g.allows_url("https://a.dns.internal/"));
+        assert!(!g.allows_url("https://dns.internal/"));
+        assert!(!g.allows_url("ftp://api.example.com/"));
+        assert!(!g.allows_url("http://127.0.0.1:8080@evil.com/"));
     }
 
     #[test]

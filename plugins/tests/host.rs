@@ -373,6 +373,7 @@ async fn expect_failure(
         .await
         .unwrap_err();
     let took = started.elapsed();
+    eprintln!("{name}: {:?} after {took:?}: {}", f.kind, f.message);
     assert_eq!(f.kind, kind, "{name}: {}", f.message);
     assert!(
         f.message.contains(needle),
@@ -630,4 +631,64 @@ async fn pooling_allocator_runs_or_falls_back() {
         .unwrap();
     assert_eq!(out.output["ok"], json!(true));
     eprintln!("pooling active: {}", host.pooling_active());
+}
+
+#[tokio::test]
+async fn the_wasi_context_is_empty() {
+    let host = host();
+    let p = host.load(&wasm("hostile-ambient")).await.unwrap();
+    let fakes = Fakes::new();
+    let out = host
+        .run(
+            &p.digest,
+            request(json!({}), Grants::none()),
+            &fakes.services(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.output,
+        json!({"file": false, "env": 0, "home": false, "realtime": 0})
+    );
+    // With the clock granted, WASI clocks are real.
+    let clock = Grants {
+        clock: true,
+        ..Grants::none()
+    };
+    let out = host
+        .run(&p.digest, request(json!({}), clock), &fakes.services())
+        .await
+        .unwrap();
+    assert!(
+        out.output["realtime"].as_i64().unwrap() > 1_600_000_000,
+        "{}",
+        out.output
+    );
+}
+
+#[tokio::test]
+async fn a_host_call_blocked_past_the_deadline_fails_the_step_in_time() {
+    let (addr, _) = server().await;
+    let host = host();
+    let p = host.load(&wasm("hostile-badhost")).await.unwrap();
+    let mut req = request(json!({"url": format!("http://{addr}/slow")}), http_to(addr));
+    req.limits.deadline = Duration::from_secs(1);
+    let started = Instant::now();
+    let f = host
+        .run(&p.digest, req, &Fakes::new().services())
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Deadline, "{}", f.message);
+    assert!(started.elapsed() < Duration::from_secs(1) + MARGIN);
+
+    // The grant's own timeout is shorter: the guest sees a `timeout` host error instead.
+    let mut grants = http_to(addr);
+    grants.http.as_mut().unwrap().timeout = Duration::from_millis(300);
+    let req = request(json!({"url": format!("http://{addr}/slow")}), grants);
+    let f = host
+        .run(&p.digest, req, &Fakes::new().services())
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::PluginError { retryable: false });
+    assert!(f.message.contains("timed out"), "{}", f.message);
 }

@@ -6,7 +6,8 @@
  *   badhost     calls the URL in input.url            -> denied when not allow-listed
  *   kubeescape  reads a Secret in kube-system         -> denied outside the granted namespace
  *   sleeper     sleeps in a host call forever         -> deadline (async timeout on host calls)
- *   nolog       logs without the log grant            -> denied */
+ *   nolog       logs without the log grant            -> denied
+ *   ambient     looks for files, environment, clocks  -> finds none (empty WASI context) */
 #include "lifeboat.h"
 
 #if defined(MODE_loop)
@@ -25,6 +26,9 @@
 #define NAME "hostile-sleeper"
 #elif defined(MODE_nolog)
 #define NAME "hostile-nolog"
+#elif defined(MODE_ambient)
+#define NAME "hostile-ambient"
+#include <time.h>
 #else
 #error "define MODE_xxx"
 #endif
@@ -80,6 +84,17 @@ bool exports_lifeboat_plugin_guest_run(lb_ctx_t *ctx, plugin_string_t *ret, lb_e
     return lb_ok(ret, "{\"stolen\":%s}", found.is_some ? "true" : "false");
 #elif defined(MODE_sleeper)
     for (;;) lifeboat_plugin_clock_sleep_ms(3600000);
+#elif defined(MODE_ambient)
+    FILE *f = fopen("/etc/passwd", "r");
+    FILE *g = fopen("passwd", "r");
+    const char *home = getenv("HOME");
+    extern char **environ;
+    int nenv = 0;
+    for (char **e = environ; e && *e; e++) nenv++;
+    struct timespec ts = {0, 0};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return lb_ok(ret, "{\"file\":%s,\"env\":%d,\"home\":%s,\"realtime\":%lld}", (f || g) ? "true" : "false",
+                 nenv, home ? "true" : "false", (long long)ts.tv_sec);
 #elif defined(MODE_nolog)
     lb_log(LIFEBOAT_PLUGIN_LOG_LEVEL_INFO, "hello without permission");
     return lb_ok(ret, "{}");

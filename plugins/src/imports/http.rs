@@ -35,7 +35,7 @@ impl Host for StoreState {
                 )));
             }
         };
-        if !grant.allows_url(&url) {
+        if !grant.allows_parsed(&url) {
             let host = url.host_str().unwrap_or("").to_owned();
             let port = url.port_or_known_default().unwrap_or(0);
             return Err(self.deny(

@@ -93,6 +93,7 @@ pub async fn server() -> (SocketAddr, Arc<Seen>) {
         .route("/metrics/{which}", get(metrics))
         .route("/hook", post(hook))
         .route("/hello", get(hello))
+        .route("/slow", get(slow))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -139,4 +140,9 @@ async fn hook(State(s): State<Arc<Seen>>, Json(body): Json<Value>) -> Json<Value
 async fn hello(State(s): State<Arc<Seen>>) -> Json<Value> {
     *s.hits.lock().unwrap() += 1;
     Json(json!({ "hello": "world" }))
+}
+
+async fn slow() -> Json<Value> {
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    Json(json!({}))
 }
