@@ -41,7 +41,12 @@ if [ -z "${COMPONENTIZE:-}" ]; then
     COMPONENTIZE="${CARGO_TARGET_DIR:-$REPO/target}/debug/lifeboat-componentize"
 fi
 
-TOOLS_KEY=$( (clang-14 --version | head -1; sha256sum "$COMPONENTIZE" "${BASH_SOURCE[0]}" "$WIT"/*.wit) | sha256sum | cut -d' ' -f1)
+# Keyed on the tool's sources and pinned crate versions, not its binary (which is relinked
+# whenever the crate changes), so unrelated host changes do not rebuild every plugin.
+TOOLS_KEY=$( (clang-14 --version | head -1
+    cat "${BASH_SOURCE[0]}" "$PLUGINS/src/componentize.rs" "$PLUGINS/src/bin/componentize.rs"
+    grep -A1 -E '^name = "(wit-component|wit-bindgen-c|wit-bindgen-core|wasi-preview1-component-adapter-provider)"' "$REPO/Cargo.lock" || true
+) | sha256sum | cut -d' ' -f1)
 
 # fresh NAME KEY: true when OUT/NAME.wasm exists with this stamp.
 fresh() { [ -f "$OUT/$1.wasm" ] && [ "$(cat "$OUT/$1.stamp" 2>/dev/null)" = "$2" ]; }
@@ -86,7 +91,7 @@ if [ "$PYTHON_EXAMPLES" = 1 ]; then
     command -v componentize-py >/dev/null || missing "componentize-py"
     for app in "$HERE"/python/*/; do
         name="$(basename "$app")-py"
-        key=$( (echo "$TOOLS_KEY"; componentize-py --version; cat "$app"/*.py) | sha256sum | cut -d' ' -f1)
+        key=$( (componentize-py --version; cat "$WIT"/*.wit "$app"/*.py) | sha256sum | cut -d' ' -f1)
         if fresh "$name" "$key"; then continue; fi
         t0=$SECONDS
         componentize-py -d "$WIT" -w plugin componentize -p "$app" app -o "$OUT/$name.wasm" >/dev/null
