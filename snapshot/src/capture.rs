@@ -14,7 +14,9 @@ use crate::crypto::Hasher;
 use crate::discover::{ResourceType, discover};
 use crate::error::{CaptureError, StoreError};
 use crate::filter::{Filters, skip_reason};
-use crate::manifest::{self, BodyWriter, EncryptionInfo, Entry, ManifestHeader, Record};
+use crate::manifest::{
+    self, BodyWriter, ChunkLine, ChunkRef, EncryptionInfo, Entry, ManifestHeader,
+};
 use crate::normalize::{canonical_json, normalize};
 use crate::pack::{Location, PackWriter, SealedPack};
 use crate::progress::{Phase, Progress};
@@ -24,7 +26,7 @@ use kube::Client;
 use kube::api::ListParams;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -241,18 +243,27 @@ async fn lister(
     }
 }
 
-/// Builds packs and the manifest body from a stream of normalised objects.
+/// Builds packs, entry chunks and the manifest body from a stream of normalised objects.
 struct Sink<'a> {
     store: &'a SnapshotStore,
     opts: &'a CaptureOptions,
     hasher: Hasher,
+    /// Known locations: the previous snapshot's objects and chunks, plus everything sealed.
     index: HashMap<[u8; 32], Location>,
-    emitted: HashSet<[u8; 32]>,
+    /// Distinct objects of this snapshot.
+    seen: HashSet<[u8; 32]>,
+    /// Blobs in the open pack.
     pending: HashSet<[u8; 32]>,
     pack: PackWriter,
     uploads: JoinSet<Result<u64, StoreError>>,
-    body: BodyWriter,
-    packs: BTreeMap<String, ()>,
+    /// The open entry chunk and its resource type.
+    chunk: Vec<(Entry, [u8; 32])>,
+    chunk_type: String,
+    /// Closed chunks waiting for their objects' locations.
+    ready: VecDeque<Vec<(Entry, [u8; 32])>>,
+    /// Chunk ids and sizes, in order.
+    refs: Vec<([u8; 32], u32)>,
+    packs: BTreeSet<String>,
     new_packs: Vec<String>,
     object_count: u64,
     new_objects: u64,
@@ -270,67 +281,128 @@ impl Sink<'_> {
         )
     }
 
-    fn emit_object(&mut self, hash: [u8; 32], loc: Location) {
-        self.packs.insert(loc.pack.clone(), ());
-        self.body.push(&Record::Object {
-            hash: hex::encode(hash),
-            loc,
-        });
+    /// Put a blob in the open pack unless it is stored or pending; true if new.
+    fn store_blob(&mut self, hash: [u8; 32], bytes: &[u8]) -> bool {
+        if self.index.contains_key(&hash) || self.pending.contains(&hash) {
+            return false;
+        }
+        self.pending.insert(hash);
+        self.pack.push(hash, bytes);
+        true
     }
 
     async fn add(&mut self, ty: &ResourceType, obj: &Value) -> Result<(), CaptureError> {
         let meta = &obj["metadata"];
-        let name = meta["name"].as_str().unwrap_or_default().to_string();
         let bytes = canonical_json(obj);
         let hash = self.hasher.hash(&bytes);
-        self.body.push(&Record::Entry(Entry {
+        let entry = Entry {
             group: ty.ar.group.clone(),
             version: ty.ar.version.clone(),
             kind: ty.ar.kind.clone(),
             resource: ty.ar.plural.clone(),
             namespace: meta["namespace"].as_str().map(str::to_string),
-            name,
+            name: meta["name"].as_str().unwrap_or_default().to_string(),
             hash: hex::encode(hash),
-        }));
+        };
         self.object_count += 1;
         *self.types.entry(ty.key()).or_default() += 1;
-        if self.emitted.contains(&hash) || self.pending.contains(&hash) {
-            return Ok(());
+        self.seen.insert(hash);
+        if self.store_blob(hash, &bytes) {
+            self.new_objects += 1;
         }
-        if let Some(loc) = self.index.get(&hash).cloned() {
-            self.emitted.insert(hash);
-            self.emit_object(hash, loc);
-            return Ok(());
+        let key = ty.key();
+        if self.chunk_type != key {
+            self.cut();
+            self.chunk_type = key;
         }
-        self.pending.insert(hash);
-        self.new_objects += 1;
-        self.pack.push(hash, &bytes);
+        let boundary = manifest::is_boundary(
+            entry.namespace.as_deref(),
+            &entry.name,
+            self.chunk.len() + 1,
+        );
+        self.chunk.push((entry, hash));
+        if boundary {
+            self.cut();
+        }
         if self.pack.approx_len() >= self.opts.pack_size {
             self.flush_pack().await?;
         }
         Ok(())
     }
 
+    fn cut(&mut self) {
+        if !self.chunk.is_empty() {
+            self.ready.push_back(std::mem::take(&mut self.chunk));
+        }
+    }
+
+    /// Turn closed chunks whose objects all have locations into chunk blobs.
+    fn drain_ready(&mut self) {
+        while let Some(front) = self.ready.front() {
+            if !front.iter().all(|(_, h)| self.index.contains_key(h)) {
+                break;
+            }
+            let chunk = self.ready.pop_front().expect("front exists");
+            let lines: Vec<ChunkLine> = chunk
+                .into_iter()
+                .map(|(e, h)| {
+                    let l = self.index[&h].clone();
+                    self.packs.insert(l.pack.clone());
+                    ChunkLine { e, l }
+                })
+                .collect();
+            let bytes = manifest::encode_chunk(&lines);
+            let hash = self.hasher.hash(&bytes);
+            self.store_blob(hash, &bytes);
+            self.refs.push((hash, lines.len() as u32));
+        }
+    }
+
+    /// Seal and upload the open pack (if any), then resolve what became resolvable.
     async fn flush_pack(&mut self) -> Result<(), CaptureError> {
-        let fresh = self.new_pack();
-        let pack = std::mem::replace(&mut self.pack, fresh);
-        if pack.is_empty() {
-            return Ok(());
+        if !self.pack.is_empty() {
+            let fresh = self.new_pack();
+            let sealed: SealedPack = std::mem::replace(&mut self.pack, fresh).finish();
+            for (h, loc) in &sealed.objects {
+                self.pending.remove(h);
+                self.index.insert(*h, loc.clone());
+            }
+            self.new_packs.push(sealed.id.clone());
+            while self.uploads.len() >= self.opts.upload_concurrency {
+                self.join_one().await?;
+            }
+            let store = self.store.clone();
+            self.uploads
+                .spawn(async move { store.put_pack(sealed).await });
         }
-        let sealed: SealedPack = pack.finish();
-        for (h, loc) in &sealed.objects {
-            self.pending.remove(h);
-            self.emitted.insert(*h);
-            self.emit_object(*h, loc.clone());
+        self.drain_ready();
+        Ok(())
+    }
+
+    /// Close the last chunk, store every chunk, wait for uploads; returns the body.
+    async fn finish(&mut self) -> Result<BodyWriter, CaptureError> {
+        self.cut();
+        // Each round seals the blobs the previous round produced: objects, then chunks.
+        for _ in 0..4 {
+            self.flush_pack().await?;
+            if self.ready.is_empty() && self.pack.is_empty() {
+                break;
+            }
         }
-        self.new_packs.push(sealed.id.clone());
-        while self.uploads.len() >= self.opts.upload_concurrency {
+        while !self.uploads.is_empty() {
             self.join_one().await?;
         }
-        let store = self.store.clone();
-        self.uploads
-            .spawn(async move { store.put_pack(sealed).await });
-        Ok(())
+        let mut body = BodyWriter::new();
+        for (hash, entries) in &self.refs {
+            let loc = self.index[hash].clone();
+            self.packs.insert(loc.pack.clone());
+            body.push(&ChunkRef {
+                hash: hex::encode(hash),
+                loc,
+                entries: *entries,
+            });
+        }
+        Ok(body)
     }
 
     async fn join_one(&mut self) -> Result<(), CaptureError> {
@@ -369,6 +441,7 @@ async fn load_index(
         Ok(m) => m
             .objects
             .into_iter()
+            .chain(m.chunks.into_iter().map(|c| (c.hash, c.loc)))
             .filter_map(|(h, loc)| {
                 let bytes: [u8; 32] = hex::decode(&h).ok()?.try_into().ok()?;
                 Some((bytes, loc))
@@ -471,7 +544,7 @@ async fn run(
         opts,
         hasher,
         index,
-        emitted: HashSet::new(),
+        seen: HashSet::new(),
         pending: HashSet::new(),
         pack: PackWriter::new(
             opts.compression_level,
@@ -479,8 +552,11 @@ async fn run(
             store.encryption_key().cloned(),
         ),
         uploads: JoinSet::new(),
-        body: BodyWriter::new(),
-        packs: BTreeMap::new(),
+        chunk: vec![],
+        chunk_type: String::new(),
+        ready: VecDeque::new(),
+        refs: vec![],
+        packs: BTreeSet::new(),
         new_packs: vec![],
         object_count: 0,
         new_objects: 0,
@@ -513,23 +589,22 @@ async fn run(
             }
             progress.add_done(&key, n);
         }
-        sink.flush_pack().await?;
-        while !sink.uploads.is_empty() {
-            sink.join_one().await?;
-        }
-        Ok::<(), CaptureError>(())
+        sink.finish().await
     }
     .await;
-    if let Err(e) = outcome {
-        lister_task.abort();
-        sink.uploads.abort_all();
-        return Err(e);
-    }
+    let body = match outcome {
+        Ok(b) => b,
+        Err(e) => {
+            lister_task.abort();
+            sink.uploads.abort_all();
+            return Err(e);
+        }
+    };
     let completed_at = Utc::now();
 
     progress.set_phase(Phase::Committing);
     let key = store.encryption_key();
-    let body = sink.body.finish(key);
+    let body = body.finish(key);
     let mut header = ManifestHeader {
         format_version: manifest::MANIFEST_VERSION,
         id: id.to_string(),
@@ -539,9 +614,9 @@ async fn run(
         kubernetes_version: version.git_version.clone(),
         filters: opts.filters.clone(),
         object_count: sink.object_count,
-        distinct_objects: sink.emitted.len() as u64,
+        distinct_objects: sink.seen.len() as u64,
         bytes_uploaded: sink.bytes_uploaded,
-        packs: sink.packs.keys().cloned().collect(),
+        packs: sink.packs.iter().cloned().collect(),
         new_packs: sink.new_packs.clone(),
         types: sink.types.clone(),
         hash_algorithm: sink.hasher.algorithm().to_string(),
@@ -567,7 +642,7 @@ async fn run(
         manifest_key: SnapshotStore::manifest_key(id).to_string(),
         cluster: cluster.to_string(),
         object_count: sink.object_count,
-        distinct_objects: sink.emitted.len() as u64,
+        distinct_objects: sink.seen.len() as u64,
         new_objects: sink.new_objects,
         bytes_uploaded: sink.bytes_uploaded,
         manifest_bytes,

@@ -2,9 +2,14 @@
 //!
 //! Layout (version 1): `"LBMF"`, `u32` LE format version, `u32` LE header length, the
 //! header (JSON, [`ManifestHeader`], always plaintext so listing and retention need no
-//! key), then the body: a zstd frame of JSON lines ([`Record`]: one `e` line per captured
-//! object, one `o` line per distinct object giving its pack location), sealed with the
-//! data key when encryption is on. `body_sha256` in the header covers the stored body.
+//! key), then the body: a zstd frame of JSON lines, one [`ChunkRef`] per *entry chunk*,
+//! sealed with the data key when encryption is on. `body_sha256` covers the stored body.
+//!
+//! Entry chunks are content-addressed objects stored in packs like captured objects:
+//! JSON lines of [`ChunkLine`] (entry + pack location). Chunk boundaries depend only on
+//! the resource type and the object names ([`is_boundary`]), so an unchanged cluster
+//! yields identical chunks that are not uploaded again: a second snapshot of an unchanged
+//! cluster costs one small manifest.
 
 use crate::crypto::EncryptionKey;
 use crate::filter::Filters;
@@ -110,21 +115,68 @@ impl Entry {
     }
 }
 
-/// One line of the body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "t")]
-pub enum Record {
-    /// A captured object.
-    #[serde(rename = "e")]
-    Entry(Entry),
-    /// Where a distinct object lives.
-    #[serde(rename = "o")]
-    Object {
-        /// Object id (hex).
-        hash: String,
-        /// Location.
-        loc: Location,
-    },
+/// One line of the body: a chunk of entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    /// Chunk id (hex).
+    pub hash: String,
+    /// Where the chunk lives.
+    pub loc: Location,
+    /// Entries in the chunk.
+    pub entries: u32,
+}
+
+/// One line of an entry chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkLine {
+    /// The entry.
+    pub e: Entry,
+    /// Where its object lives.
+    pub l: Location,
+}
+
+/// Chunk boundary after this entry? Type changes always cut (checked by the caller);
+/// otherwise a cut after names whose FNV-1a hash is 0 mod 128 (content-defined: an
+/// insertion or deletion only changes its own chunk), with at least 16 and at most
+/// 4096 entries per chunk.
+pub fn is_boundary(namespace: Option<&str>, name: &str, len: usize) -> bool {
+    if len >= 4096 {
+        return true;
+    }
+    if len < 16 {
+        return false;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in namespace
+        .unwrap_or("")
+        .bytes()
+        .chain([b'/'])
+        .chain(name.bytes())
+    {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % 128 == 0
+}
+
+/// Serialise an entry chunk.
+pub fn encode_chunk(lines: &[ChunkLine]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lines.len() * 200);
+    for l in lines {
+        serde_json::to_writer(&mut out, l).expect("chunk lines serialise");
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Parse an entry chunk.
+pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_slice(l).map_err(|e| format!("chunk line {}: {e}", i + 1)))
+        .collect()
 }
 
 /// A whole manifest, read back.
@@ -132,6 +184,8 @@ pub enum Record {
 pub struct Manifest {
     /// The header.
     pub header: ManifestHeader,
+    /// Entry chunks, in capture order.
+    pub chunks: Vec<ChunkRef>,
     /// Entries, in capture order.
     pub entries: Vec<Entry>,
     /// Locations by object id.
@@ -151,8 +205,8 @@ impl BodyWriter {
         }
     }
 
-    /// Append one record.
-    pub fn push(&mut self, r: &Record) {
+    /// Append one chunk reference.
+    pub fn push(&mut self, r: &ChunkRef) {
         let mut line = serde_json::to_vec(r).expect("records serialise");
         line.push(b'\n');
         self.enc
@@ -205,12 +259,12 @@ pub fn parse_header(json: &[u8]) -> Result<ManifestHeader, String> {
     serde_json::from_slice(json).map_err(|e| format!("header JSON: {e}"))
 }
 
-/// Verify and decode a stored body.
+/// Verify and decode a stored body into its chunk references.
 pub fn decode_body(
     header: &ManifestHeader,
     body: &[u8],
     key: Option<&EncryptionKey>,
-) -> Result<(Vec<Entry>, HashMap<String, Location>), String> {
+) -> Result<Vec<ChunkRef>, String> {
     if body.len() as u64 != header.body_len {
         return Err(format!(
             "body is {} bytes, header says {}",
@@ -232,25 +286,12 @@ pub fn decode_body(
         (None, _) => std::borrow::Cow::Borrowed(body),
     };
     let plain = zstd::stream::decode_all(&compressed[..]).map_err(|e| format!("zstd: {e}"))?;
-    let mut entries = Vec::with_capacity(header.object_count as usize);
-    let mut objects = HashMap::with_capacity(header.distinct_objects as usize);
-    for (i, line) in plain.split(|b| *b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        match serde_json::from_slice::<Record>(line)
-            .map_err(|e| format!("body line {}: {e}", i + 1))?
-        {
-            Record::Entry(e) => entries.push(e),
-            Record::Object { hash, loc } => {
-                objects.insert(hash, loc);
-            }
-        }
-    }
-    if let Some(e) = entries.iter().find(|e| !objects.contains_key(&e.hash)) {
-        return Err(format!("{} has no pack location", e.display()));
-    }
-    Ok((entries, objects))
+    plain
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_slice(l).map_err(|e| format!("body line {}: {e}", i + 1)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -280,18 +321,8 @@ mod tests {
         }
     }
 
-    fn body(key: Option<&EncryptionKey>) -> Vec<u8> {
-        let mut w = BodyWriter::new();
-        w.push(&Record::Entry(Entry {
-            group: "".into(),
-            version: "v1".into(),
-            kind: "ConfigMap".into(),
-            resource: "configmaps".into(),
-            namespace: Some("a".into()),
-            name: "x".into(),
-            hash: "ab".into(),
-        }));
-        w.push(&Record::Object {
+    fn chunk_ref() -> ChunkRef {
+        ChunkRef {
             hash: "ab".into(),
             loc: Location {
                 pack: "p".into(),
@@ -300,8 +331,44 @@ mod tests {
                 offset: 0,
                 len: 2,
             },
-        });
+            entries: 1,
+        }
+    }
+
+    fn body(key: Option<&EncryptionKey>) -> Vec<u8> {
+        let mut w = BodyWriter::new();
+        w.push(&chunk_ref());
         w.finish(key)
+    }
+
+    #[test]
+    fn chunks_roundtrip_and_boundaries_are_deterministic() {
+        let line = ChunkLine {
+            e: Entry {
+                group: "".into(),
+                version: "v1".into(),
+                kind: "ConfigMap".into(),
+                resource: "configmaps".into(),
+                namespace: Some("a".into()),
+                name: "x".into(),
+                hash: "ab".into(),
+            },
+            l: chunk_ref().loc,
+        };
+        let bytes = encode_chunk(&[line.clone(), line.clone()]);
+        assert_eq!(decode_chunk(&bytes).unwrap(), vec![line.clone(), line]);
+        assert!(
+            decode_chunk(b"{oops\n")
+                .unwrap_err()
+                .contains("chunk line 1")
+        );
+        let cuts = (0..10_000)
+            .filter(|i| is_boundary(Some("ns"), &format!("obj-{i}"), 100))
+            .count();
+        assert!((40..200).contains(&cuts), "about 1 in 128: {cuts}");
+        assert!(!is_boundary(Some("ns"), "x", 3));
+        assert!(is_boundary(Some("ns"), "x", 4096));
+        assert_eq!(is_boundary(None, "same", 50), is_boundary(None, "same", 50));
     }
 
     #[test]
@@ -312,9 +379,8 @@ mod tests {
         assert_eq!(v, MANIFEST_VERSION);
         let parsed = parse_header(&bytes[PREFIX_LEN..PREFIX_LEN + len]).unwrap();
         assert_eq!(parsed, h);
-        let (entries, objects) = decode_body(&parsed, &bytes[PREFIX_LEN + len..], None).unwrap();
-        assert_eq!(entries[0].display(), "ConfigMap/v1 a/x");
-        assert_eq!(objects["ab"].block_offset, 12);
+        let chunks = decode_body(&parsed, &bytes[PREFIX_LEN + len..], None).unwrap();
+        assert_eq!(chunks, [chunk_ref()]);
 
         let key = EncryptionKey::from_bytes([9; 32]);
         let mut h = header();

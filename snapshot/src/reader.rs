@@ -7,14 +7,11 @@ use crate::error::StoreError;
 use crate::manifest::{Entry, Manifest};
 use crate::pack::{self, Location};
 use crate::progress::{Phase, Progress};
-use crate::store::SnapshotStore;
+use crate::store::{SnapshotStore, verified_slice};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use tracing::instrument;
-
-/// Largest decompressed block accepted (guards against decompression bombs).
-const MAX_BLOCK: usize = 256 << 20;
 
 /// Result of [`verify`].
 #[derive(Debug, Clone, serde::Serialize)]
@@ -57,13 +54,6 @@ impl SnapshotReader {
     ) -> Result<Self, StoreError> {
         let manifest = store.read_manifest(id).await?;
         let hasher = Hasher::for_key(store.encryption_key());
-        if hasher.algorithm() != manifest.header.hash_algorithm {
-            return Err(StoreError::Crypto(format!(
-                "snapshot {id} uses object ids {:?} but the store is configured for {:?} (encryption key missing or extra)",
-                manifest.header.hash_algorithm,
-                hasher.algorithm()
-            )));
-        }
         Ok(SnapshotReader {
             store: store.clone(),
             manifest,
@@ -89,40 +79,13 @@ impl SnapshotReader {
         if let Some(b) = self.cached(&key) {
             return Ok((b, 0));
         }
-        let corrupt = |reason: String| StoreError::Corrupt {
-            what: format!(
-                "{who} (pack {}, block at byte {})",
-                loc.pack, loc.block_offset
-            ),
-            reason,
-        };
-        let stored = self
-            .store
-            .read_pack_range(
-                &loc.pack,
-                loc.block_offset..loc.block_offset + loc.block_len as u64,
-            )
-            .await
-            .map_err(|e| match e {
-                StoreError::Corrupt { reason, .. } => corrupt(reason),
-                other => other,
-            })?;
-        if stored.len() != loc.block_len as usize {
-            return Err(corrupt(format!(
-                "block is {} bytes, expected {}",
-                stored.len(),
-                loc.block_len
-            )));
-        }
-        let block = Arc::new(
-            pack::decode_block(&stored, self.store.encryption_key(), MAX_BLOCK).map_err(corrupt)?,
-        );
+        let block = Arc::new(self.store.read_block(loc, who).await?);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if c.bytes + block.len() <= c.cap {
             c.bytes += block.len();
             c.blocks.insert(key, block.clone());
         }
-        Ok((block, stored.len() as u64))
+        Ok((block, loc.block_len as u64))
     }
 
     /// The verified bytes of one entry's object.
@@ -149,12 +112,7 @@ impl SnapshotReader {
             ),
             reason,
         };
-        let bytes = block
-            .get(loc.offset as usize..(loc.offset as usize + loc.len as usize))
-            .ok_or_else(|| corrupt("object lies outside its block".into()))?;
-        if hex::encode(self.hasher.hash(bytes)) != entry.hash {
-            return Err(corrupt("content hash mismatch".into()));
-        }
+        let bytes = verified_slice(block, loc, &entry.hash, &self.hasher).map_err(corrupt)?;
         Ok(bytes.to_vec())
     }
 

@@ -12,9 +12,10 @@
 //! `key=value` options file ([`StoreOptions::with_options_file`]).
 
 use crate::crypto::EncryptionKey;
+use crate::crypto::Hasher;
 use crate::error::StoreError;
 use crate::manifest::{self, Manifest, ManifestHeader, PREFIX_LEN};
-use crate::pack::SealedPack;
+use crate::pack::{self, Location, SealedPack};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -25,6 +26,25 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 use tracing::instrument;
+
+/// Largest decompressed block accepted (guards against decompression bombs).
+pub(crate) const MAX_BLOCK: usize = 256 << 20;
+
+/// The bytes of the object at `loc` inside its decoded block, checked against `hash` (hex).
+pub(crate) fn verified_slice<'a>(
+    block: &'a [u8],
+    loc: &Location,
+    hash: &str,
+    hasher: &Hasher,
+) -> Result<&'a [u8], String> {
+    let bytes = block
+        .get(loc.offset as usize..(loc.offset as usize + loc.len as usize))
+        .ok_or_else(|| "object lies outside its block".to_string())?;
+    if hex::encode(hasher.hash(bytes)) != hash {
+        return Err("content hash mismatch".into());
+    }
+    Ok(bytes)
+}
 
 /// Options of [`SnapshotStore::open`].
 #[derive(Debug, Clone)]
@@ -346,6 +366,39 @@ impl SnapshotStore {
             })
     }
 
+    /// Read and decode (decrypt, decompress) one block of a pack.
+    pub(crate) async fn read_block(
+        &self,
+        loc: &Location,
+        what: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: format!(
+                "{what} (pack {}, block at byte {})",
+                loc.pack, loc.block_offset
+            ),
+            reason,
+        };
+        let stored = self
+            .read_pack_range(
+                &loc.pack,
+                loc.block_offset..loc.block_offset + loc.block_len as u64,
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::Corrupt { reason, .. } => corrupt(reason),
+                other => other,
+            })?;
+        if stored.len() != loc.block_len as usize {
+            return Err(corrupt(format!(
+                "block is {} bytes, expected {}",
+                stored.len(),
+                loc.block_len
+            )));
+        }
+        pack::decode_block(&stored, self.encryption_key(), MAX_BLOCK).map_err(corrupt)
+    }
+
     /// Write a manifest (create-only: an existing manifest is never overwritten).
     #[instrument(skip(self, bytes), fields(snapshot_id = %id))]
     pub(crate) async fn put_manifest(&self, id: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
@@ -446,11 +499,58 @@ impl SnapshotStore {
                 k.id()
             )));
         }
-        let (entries, objects) =
-            manifest::decode_body(&header, &bytes[hdr_end..], self.encryption_key())
-                .map_err(corrupt)?;
+        let chunks = manifest::decode_body(&header, &bytes[hdr_end..], self.encryption_key())
+            .map_err(corrupt)?;
+        let hasher = Hasher::for_key(self.encryption_key());
+        if hasher.algorithm() != header.hash_algorithm {
+            return Err(StoreError::Crypto(format!(
+                "snapshot {id} uses object ids {:?} but the store is configured for {:?} (encryption key missing or extra)",
+                header.hash_algorithm,
+                hasher.algorithm()
+            )));
+        }
+        let mut entries = Vec::with_capacity(header.object_count as usize);
+        let mut objects = HashMap::with_capacity(header.distinct_objects as usize);
+        let mut last_block: Option<((String, u64), Vec<u8>)> = None;
+        for (i, c) in chunks.iter().enumerate() {
+            let what = format!("entry chunk {} of manifest {key}", i + 1);
+            let block_key = (c.loc.pack.clone(), c.loc.block_offset);
+            if last_block.as_ref().map(|(k, _)| k) != Some(&block_key) {
+                let block = self.read_block(&c.loc, &what).await?;
+                last_block = Some((block_key, block));
+            }
+            let block = &last_block.as_ref().expect("just set").1;
+            let bytes = verified_slice(block, &c.loc, &c.hash, &hasher).map_err(|reason| {
+                StoreError::Corrupt {
+                    what: format!("{what} (pack {})", c.loc.pack),
+                    reason,
+                }
+            })?;
+            let lines = manifest::decode_chunk(bytes).map_err(|reason| StoreError::Corrupt {
+                what: what.clone(),
+                reason,
+            })?;
+            if lines.len() != c.entries as usize {
+                return Err(StoreError::Corrupt {
+                    what,
+                    reason: format!("{} entries, expected {}", lines.len(), c.entries),
+                });
+            }
+            for l in lines {
+                objects.insert(l.e.hash.clone(), l.l);
+                entries.push(l.e);
+            }
+        }
+        if entries.len() as u64 != header.object_count {
+            return Err(corrupt(format!(
+                "{} entries, header says {}",
+                entries.len(),
+                header.object_count
+            )));
+        }
         Ok(Manifest {
             header,
+            chunks,
             entries,
             objects,
         })
