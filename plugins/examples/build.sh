@@ -76,7 +76,7 @@ bindgen "$WIT" "$GEN"
 for ex in trivial spin dns-switch slo-check kube-scale; do
     build_c "$ex" "$HERE/c/$ex.c" "$WIT" "$GEN"
 done
-for mode in loop membomb hugeout trap badhost kubeescape sleeper nolog ambient; do
+for mode in loop membomb hugeout trap badhost kubeescape sleeper nolog chatty ambient; do
     build_c "hostile-$mode" "$HERE/c/hostile.c" "$WIT" "$GEN" "-DMODE_$mode"
 done
 

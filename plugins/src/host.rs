@@ -150,6 +150,14 @@ impl PluginHost {
             .defaults
             .validate()
             .map_err(|e| PluginError::Config(format!("defaults: {e}")))?;
+        if config.epoch_tick < Duration::from_millis(1)
+            || config.epoch_tick > Duration::from_secs(1)
+        {
+            return Err(PluginError::Config(format!(
+                "epoch_tick {:?} must be between 1 ms and 1 s",
+                config.epoch_tick
+            )));
+        }
         let (engine, pooling) = cache::engine(&EngineOptions {
             cache_dir: config.cache_dir.as_deref(),
             pooling: config.pooling,

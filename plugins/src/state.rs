@@ -51,7 +51,7 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let wanted = self.used - current as u64 + desired as u64;
+        let wanted = self.used.saturating_sub(current as u64) + desired as u64;
         if wanted > self.cap {
             let e = MemoryCapExceeded {
                 wanted,

@@ -692,3 +692,26 @@ async fn a_host_call_blocked_past_the_deadline_fails_the_step_in_time() {
     assert_eq!(f.kind, FailureKind::PluginError { retryable: false });
     assert!(f.message.contains("timed out"), "{}", f.message);
 }
+
+#[tokio::test]
+async fn logs_are_capped_per_step() {
+    let host = host();
+    let p = host.load(&wasm("hostile-chatty")).await.unwrap();
+    let fakes = Fakes::new();
+    let mut req = request(
+        json!({}),
+        Grants {
+            log: true,
+            ..Grants::none()
+        },
+    );
+    req.limits.max_log_bytes = 8 << 10;
+    let out = host.run(&p.digest, req, &fakes.services()).await.unwrap();
+    let bytes: usize = out.logs.iter().map(|l| l.message.len()).sum();
+    assert!(bytes <= (8 << 10) + 200, "{bytes} bytes of logs kept");
+    assert!(out.logs.last().unwrap().message.contains("log truncated"));
+    assert_eq!(
+        fakes.journal.lines_for("run-1", "step").len(),
+        out.logs.len()
+    );
+}

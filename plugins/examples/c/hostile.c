@@ -7,6 +7,7 @@
  *   kubeescape  reads a Secret in kube-system         -> denied outside the granted namespace
  *   sleeper     sleeps in a host call forever         -> deadline (async timeout on host calls)
  *   nolog       logs without the log grant            -> denied
+ *   chatty      logs 1000 lines of 1 KiB               -> logs capped, step succeeds
  *   ambient     looks for files, environment, clocks  -> finds none (empty WASI context) */
 #include "lifeboat.h"
 
@@ -26,6 +27,8 @@
 #define NAME "hostile-sleeper"
 #elif defined(MODE_nolog)
 #define NAME "hostile-nolog"
+#elif defined(MODE_chatty)
+#define NAME "hostile-chatty"
 #elif defined(MODE_ambient)
 #define NAME "hostile-ambient"
 #include <time.h>
@@ -84,6 +87,12 @@ bool exports_lifeboat_plugin_guest_run(lb_ctx_t *ctx, plugin_string_t *ret, lb_e
     return lb_ok(ret, "{\"stolen\":%s}", found.is_some ? "true" : "false");
 #elif defined(MODE_sleeper)
     for (;;) lifeboat_plugin_clock_sleep_ms(3600000);
+#elif defined(MODE_chatty)
+    char line[1025];
+    memset(line, 'x', 1024);
+    line[1024] = 0;
+    for (int i = 0; i < 1000; i++) lb_log(LIFEBOAT_PLUGIN_LOG_LEVEL_INFO, "%d %s", i, line);
+    return lb_ok(ret, "{\"lines\":1000}");
 #elif defined(MODE_ambient)
     FILE *f = fopen("/etc/passwd", "r");
     FILE *g = fopen("passwd", "r");
