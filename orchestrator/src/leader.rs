@@ -1,8 +1,11 @@
 //! The leader's duties: what a node does each time it becomes leader.
 //!
-//! On every new leader term it records `leader.elected` in the audit log and registers
-//! (or updates) the clusters named in its config. Later issues add the scheduler and
-//! the run executor here. Every write retries with backoff while this node stays leader.
+//! On every new leader term it records `leader.elected` in the audit log, registers (or
+//! updates) the clusters named in its config and commits its health policy. While
+//! leader, it proposes a `Tick` every second (or half a probe interval, if shorter) so
+//! verdicts advance with leader time even when no vote changes. Later issues add the
+//! scheduler and the run executor here. Writes retry with backoff while this node stays
+//! leader.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,13 +13,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::catalog::Op;
+use crate::catalog::{HealthPolicy, Op};
 use crate::node::Node;
 
 /// Watch Raft state and run the duties of each new leader term until `stop`.
 pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let mut metrics = node.raft.metrics();
     let mut led_term = None;
+    let tick_ms = node.cfg.health.interval_ms.div_ceil(2).min(1000);
+    let mut ticker = tokio::time::interval(Duration::from_millis(tick_ms));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (is_leader, term) = {
             let m = metrics.borrow_and_update();
@@ -29,8 +35,38 @@ pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             changed = metrics.changed() => if changed.is_err() { return },
-            _ = stop.wait_for(|s| *s) => return,
+            _ = ticker.tick(), if is_leader => tick(&node).await,
+            // The guard `wait_for` returns is not Send: drop it inside the branch.
+            () = async { let _ = stop.wait_for(|s| *s).await; } => return,
         }
+    }
+}
+
+/// The health policy this node's config asks for.
+pub fn configured_policy(node: &Node) -> HealthPolicy {
+    let h = &node.cfg.health;
+    HealthPolicy {
+        interval_ms: h.interval_ms,
+        window_ms: h.window_ms,
+        vote_ttl_ms: h.vote_ttl_ms,
+        recovery_ms: h.recovery_ms,
+        blast_radius: h.blast_radius,
+        cooldown_ms: h.cooldown_ms,
+        voters: node.cfg.peers.keys().copied().collect(),
+        quorum: h.quorum,
+    }
+}
+
+async fn tick(node: &Node) {
+    let judging = node
+        .raft
+        .read_local(|c| c.health.policy.is_some() && !c.health.clusters.is_empty());
+    if judging
+        && let Err(e) = node
+            .write(&format!("node-{}", node.cfg.node_id), Op::Tick)
+            .await
+    {
+        tracing::debug!(error = %e, "tick not committed");
     }
 }
 
@@ -42,6 +78,13 @@ async fn on_elected(node: &Node, term: u64) {
         details: serde_json::json!({ "term": term }),
     };
     if !write_with_retry(node, &actor, elected).await {
+        return;
+    }
+    let policy = configured_policy(node);
+    let committed = node.raft.read_local(|c| c.health.policy.clone());
+    if committed.as_ref() != Some(&policy)
+        && !write_with_retry(node, &actor, Op::SetHealthPolicy { policy }).await
+    {
         return;
     }
     let registered = node.raft.read_local(|c| c.clusters.clone());

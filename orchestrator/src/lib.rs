@@ -14,3 +14,4 @@ pub mod dev;
 pub mod leader;
 pub mod metrics;
 pub mod node;
+pub mod prober;

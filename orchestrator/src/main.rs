@@ -11,6 +11,8 @@ async fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // One process-wide TLS provider, whatever backends the dependency tree compiles in.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = lifeboat::cli::Cli::parse();
     let code = match lifeboat::cli::run(cli).await {
         Ok(code) => code,

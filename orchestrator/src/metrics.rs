@@ -28,6 +28,23 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterLabels {
+    cluster: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProbeLabels {
+    cluster: String,
+    observation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabels {
+    cluster: String,
+    verdict: String,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// A node's metrics registry.
@@ -36,6 +53,10 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     raft: RaftGauges,
+    probes: Family<ProbeLabels, Counter>,
+    probe_latency: Family<ClusterLabels, Histogram, fn() -> Histogram>,
+    verdicts: Family<VerdictLabels, Gauge>,
+    detection: Family<ClusterLabels, Gauge<f64, AtomicU64>>,
 }
 
 #[derive(Default)]
@@ -121,11 +142,40 @@ impl Metrics {
             registry.register(name, help, g.clone());
         }
         registry.register("node_id", "This node's id", raft.node_id.clone());
+        let probes = Family::<ProbeLabels, Counter>::default();
+        registry.register(
+            "probes",
+            "Cluster probes by this node, by observation",
+            probes.clone(),
+        );
+        let probe_latency: Family<ClusterLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "probe_duration_seconds",
+            "Probe latency by cluster",
+            probe_latency.clone(),
+        );
+        let verdicts = Family::<VerdictLabels, Gauge>::default();
+        registry.register(
+            "cluster_verdict",
+            "1 for each cluster's current verdict",
+            verdicts.clone(),
+        );
+        let detection = Family::<ClusterLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "cluster_detection_seconds",
+            "From the first counted unhealthy vote to Lost, at the last loss",
+            detection.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             raft,
+            probes,
+            probe_latency,
+            verdicts,
+            detection,
         }
     }
 
@@ -143,6 +193,53 @@ impl Metrics {
         self.latency
             .get_or_create(&route)
             .observe(took.as_secs_f64());
+    }
+
+    /// Record one probe by this node.
+    pub fn observe_probe(
+        &self,
+        cluster: &str,
+        observation: crate::catalog::Observation,
+        took: Duration,
+    ) {
+        let labels = ProbeLabels {
+            cluster: cluster.to_string(),
+            observation: format!("{observation:?}").to_lowercase(),
+        };
+        self.probes.get_or_create(&labels).inc();
+        let c = ClusterLabels {
+            cluster: cluster.to_string(),
+        };
+        self.probe_latency
+            .get_or_create(&c)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Set the verdict gauges from the catalog's health state.
+    pub fn set_health(&self, health: &crate::catalog::HealthState) {
+        use crate::catalog::Verdict;
+        for (name, h) in &health.clusters {
+            for v in [
+                Verdict::Healthy,
+                Verdict::Suspect,
+                Verdict::Lost,
+                Verdict::Fenced,
+            ] {
+                let labels = VerdictLabels {
+                    cluster: name.clone(),
+                    verdict: format!("{v:?}"),
+                };
+                self.verdicts
+                    .get_or_create(&labels)
+                    .set(i64::from(h.verdict == v));
+            }
+            if let Some(ms) = h.detection_ms {
+                let c = ClusterLabels {
+                    cluster: name.clone(),
+                };
+                self.detection.get_or_create(&c).set(ms as f64 / 1000.0);
+            }
+        }
     }
 
     /// Render every metric, with the Raft gauges read from `raft` now.

@@ -72,6 +72,42 @@ impl Node {
         self.cfg.peers.get(&id).map(|p| p.api.as_str())
     }
 
+    /// Propose `op` as this node itself (`node-N`): directly when leader, else through
+    /// the leader's internal route (authenticated with the cluster secret), so the entry
+    /// is stamped with the leader's time like every other.
+    pub async fn propose_as_node(&self, op: Op) -> Result<Response, ApiError> {
+        let actor = format!("node-{}", self.cfg.node_id);
+        let leader = match self.write(&actor, op.clone()).await {
+            Err(ApiError::NotLeader { leader: Some(l) }) if l != self.cfg.node_id => l,
+            other => return other,
+        };
+        let base = self.api_route_to(leader).ok_or_else(|| {
+            ApiError::Unavailable(format!("leader {leader} is not among this node's peers"))
+        })?;
+        let body = crate::api::ProposeBody {
+            node: self.cfg.node_id,
+            op,
+        };
+        let answer = self
+            .http
+            .post(format!("{base}{}", crate::api::PROPOSE_PATH))
+            .bearer_auth(self.cfg.cluster_secret.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("leader {leader} unreachable: {e}")))?;
+        if !answer.status().is_success() {
+            let status = answer.status();
+            return Err(ApiError::Unavailable(format!(
+                "leader {leader} answered {status}"
+            )));
+        }
+        answer
+            .json()
+            .await
+            .map_err(|e| ApiError::Internal(format!("leader {leader} answered garbage: {e}")))
+    }
+
     /// Where this node connects to reach node `id`'s API (its `api_via` if set).
     pub fn api_route_to(&self, id: u64) -> Option<&str> {
         self.cfg.peers.get(&id).map(|p| p.api_route.as_str())
@@ -164,6 +200,7 @@ pub async fn serve(
         }
     }
     let duties = tokio::spawn(crate::leader::run(node.clone(), stop_rx.clone()));
+    crate::prober::spawn(node.clone(), stop_rx.clone());
 
     shutdown.await;
     info!(node_id = node.cfg.node_id, "shutting down");

@@ -82,17 +82,6 @@ pub async fn audit(
     Ok(Json(json!({ "entries": entries })))
 }
 
-/// `GET /v1/clusters`: clusters registered in the catalog.
-pub async fn clusters(
-    State(node): State<Arc<Node>>,
-    _who: Viewer,
-) -> Result<Json<Value>, ApiError> {
-    let clusters = node
-        .read(|c| c.clusters.values().cloned().collect::<Vec<_>>())
-        .await?;
-    Ok(Json(json!({ "clusters": clusters })))
-}
-
 fn check_key(key: &str) -> Result<(), ApiError> {
     let ok = !key.is_empty()
         && key.len() <= 256

@@ -9,7 +9,10 @@
 //! | `GET /metrics` | none | Prometheus text |
 //! | `GET /v1/status` | viewer | this node's view: Raft state, leader, members, clusters |
 //! | `GET /v1/audit?after=SEQ&limit=N` | viewer | audit log (linearizable) |
-//! | `GET /v1/clusters` | viewer | registered clusters (linearizable) |
+//! | `GET /v1/clusters[/{name}]` | viewer | verdicts, votes with age, probe latencies |
+//! | `POST /v1/clusters/{name}/fence\|unfence` | operator | fence / release by hand |
+//! | `GET /v1/events?after=SEQ` | viewer | verdict changes, Server-Sent Events |
+//! | `POST /internal/v1/propose` | cluster secret | a node's own health votes, via the leader |
 //! | `GET /v1/kv?prefix=P&consistency=local` | viewer | keys and versions under a prefix |
 //! | `GET /v1/kv/{key}` | viewer | test/benchmark namespace (linearizable) |
 //! | `PUT /v1/kv/{key}` | operator | `{"value":..,"expected_version":N?}` |
@@ -17,10 +20,12 @@
 //!
 //! Any other `/v1` path answers 401/403 before 404, so authentication covers every route.
 
+mod clusters;
 mod error;
 mod extract;
 mod forward;
 mod handlers;
+mod internal;
 mod probes;
 
 use std::sync::Arc;
@@ -30,11 +35,12 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use error::{ApiError, ForwardTo, error_body};
 pub use extract::{Admin, ApiJson, Operator, Viewer, authenticate};
 pub use forward::{FORWARDED, SERVED_BY};
+pub use internal::{PROPOSE_PATH, ProposeBody};
 
 use crate::node::Node;
 
@@ -44,7 +50,11 @@ pub fn router(node: Arc<Node>) -> Router {
     let v1 = Router::new()
         .route("/v1/status", get(handlers::status))
         .route("/v1/audit", get(handlers::audit))
-        .route("/v1/clusters", get(handlers::clusters))
+        .route("/v1/clusters", get(clusters::list))
+        .route("/v1/clusters/{name}", get(clusters::show))
+        .route("/v1/clusters/{name}/fence", post(clusters::fence))
+        .route("/v1/clusters/{name}/unfence", post(clusters::unfence))
+        .route("/v1/events", get(clusters::events))
         .route("/v1/kv", get(handlers::kv_list))
         .route(
             "/v1/kv/{*key}",
@@ -62,6 +72,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
+        .route(PROPOSE_PATH, post(internal::propose))
         .merge(v1)
         .layer(middleware::from_fn_with_state(node.clone(), record_metrics))
         .with_state(node)

@@ -76,6 +76,40 @@ pub enum Op {
         /// The key.
         key: String,
     },
+    /// Set the health policy every node judges by (the leader commits its config's).
+    SetHealthPolicy {
+        /// The policy.
+        policy: super::HealthPolicy,
+    },
+    /// One node's view of one cluster (committed on change and to refresh its lease).
+    HealthVote {
+        /// The voting node.
+        node: u64,
+        /// The cluster.
+        cluster: String,
+        /// What it saw.
+        observation: super::Observation,
+        /// Why.
+        reason: String,
+        /// It suspects itself and abstains.
+        #[serde(default)]
+        abstain: bool,
+        /// Its probe latency.
+        #[serde(default)]
+        latency_ms: Option<u64>,
+    },
+    /// The leader's clock tick: re-judge health at this time.
+    Tick,
+    /// Fence a cluster by hand.
+    Fence {
+        /// The cluster.
+        cluster: String,
+    },
+    /// Release a fenced (or lost) cluster.
+    Unfence {
+        /// The cluster.
+        cluster: String,
+    },
 }
 
 /// What applying a command produced.

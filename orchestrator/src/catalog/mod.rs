@@ -9,7 +9,11 @@
 //! it), never from the clock of the node that applies it.
 
 mod command;
+pub mod health;
 mod state;
 
 pub use command::{COMMAND_VERSION, Command, Op, Response};
+pub use health::{
+    ClusterHealth, Failover, HealthPolicy, HealthState, Observation, Verdict, VerdictEvent, Vote,
+};
 pub use state::{AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, RegisteredCluster};

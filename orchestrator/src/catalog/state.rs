@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::command::{COMMAND_VERSION, Command, Op, Response};
+use super::health::{HealthState, VerdictEvent};
 
 /// Format version of the serialised catalog (Raft snapshots).
 pub const CATALOG_FORMAT: u32 = 1;
@@ -72,6 +73,9 @@ pub struct Catalog {
     pub clock_ms: u64,
     /// Index of the last applied command.
     pub last_index: u64,
+    /// Cluster health: policy, votes, verdicts.
+    #[serde(default)]
+    pub health: HealthState,
 }
 
 impl Default for Catalog {
@@ -84,6 +88,7 @@ impl Default for Catalog {
             kv: BTreeMap::new(),
             clock_ms: 0,
             last_index: 0,
+            health: HealthState::default(),
         }
     }
 }
@@ -119,12 +124,14 @@ impl Catalog {
                         index,
                     };
                     self.clusters.insert(name.clone(), entry);
+                    self.health.track(&name, now);
                     self.audit(index, &cmd.actor, "cluster.registered", &name, details);
                 }
                 Response::Applied { index }
             }
             Op::DeregisterCluster { name } => {
                 if self.clusters.remove(&name).is_some() {
+                    self.health.clusters.remove(&name);
                     let details = serde_json::Value::Null;
                     self.audit(index, &cmd.actor, "cluster.deregistered", &name, details);
                     Response::Applied { index }
@@ -165,6 +172,76 @@ impl Catalog {
                 Some(_) => Response::Applied { index },
                 None => Response::Conflict { current: None },
             },
+            Op::SetHealthPolicy { policy } => {
+                let details = serde_json::to_value(&policy).unwrap_or_default();
+                self.health.policy = Some(policy);
+                self.audit(index, &cmd.actor, "health.policy", "health", details);
+                let events = self.health.evaluate(now);
+                self.audit_verdicts(index, &cmd.actor, events);
+                Response::Applied { index }
+            }
+            Op::HealthVote {
+                node,
+                cluster,
+                observation,
+                reason,
+                abstain,
+                latency_ms,
+            } => {
+                if !self.health.clusters.contains_key(&cluster) {
+                    return Response::Rejected {
+                        reason: format!("cluster `{cluster}` is not registered"),
+                    };
+                }
+                let events = self.health.vote(
+                    now,
+                    node,
+                    &cluster,
+                    observation,
+                    reason,
+                    abstain,
+                    latency_ms,
+                );
+                self.audit_verdicts(index, &cmd.actor, events);
+                Response::Applied { index }
+            }
+            Op::Tick => {
+                let events = self.health.evaluate(now);
+                self.audit_verdicts(index, &cmd.actor, events);
+                Response::Applied { index }
+            }
+            Op::Fence { cluster } | Op::Unfence { cluster }
+                if !self.health.clusters.contains_key(&cluster) =>
+            {
+                Response::Rejected {
+                    reason: format!("cluster `{cluster}` is not registered"),
+                }
+            }
+            Op::Fence { cluster } => {
+                let events = self.health.fence(&cluster, now).into_iter().collect();
+                self.audit_verdicts(index, &cmd.actor, events);
+                Response::Applied { index }
+            }
+            Op::Unfence { cluster } => match self.health.unfence(&cluster, now) {
+                Some(e) => {
+                    self.audit_verdicts(index, &cmd.actor, vec![e]);
+                    Response::Applied { index }
+                }
+                None => Response::Rejected {
+                    reason: format!("cluster `{cluster}` is not fenced"),
+                },
+            },
+        }
+    }
+
+    /// One audit entry per verdict change, listing the votes behind it.
+    fn audit_verdicts(&mut self, index: u64, actor: &str, events: Vec<VerdictEvent>) {
+        for e in events {
+            let details = serde_json::json!({
+                "from": e.from, "to": e.to, "seq": e.seq,
+                "failover": e.failover, "votes": e.votes,
+            });
+            self.audit(index, actor, "cluster.verdict", &e.cluster, details);
         }
     }
 

@@ -73,6 +73,8 @@ pub struct LoadedConfig {
     pub raft: RaftTuning,
     /// API tuning.
     pub api: ApiTuning,
+    /// Health probing and judging.
+    pub health: super::HealthSettings,
 }
 
 /// Load, validate and resolve the config at `path`.
@@ -134,6 +136,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigErrors> {
         store_url: cfg.store.url.value.clone(),
         raft: cfg.raft.clone(),
         api: cfg.api.clone(),
+        health: cfg.health_settings(path)?,
     })
 }
 

@@ -18,6 +18,7 @@ mod validate;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{LoadedConfig, Peer, Secret, load, load_str};
 pub use schema::{
-    ApiTuning, AuthConfig, ClusterConfig, Config, ListenConfig, NodeSection, PeerConfig,
-    RaftTuning, StoreConfig, TokenConfig,
+    ApiTuning, AuthConfig, ClusterConfig, Config, HealthTuning, ListenConfig, NodeSection,
+    PeerConfig, RaftTuning, StoreConfig, TokenConfig,
 };
+pub use validate::HealthSettings;

@@ -34,6 +34,9 @@ pub struct Config {
     /// HTTP API limits.
     #[serde(default)]
     pub api: ApiTuning,
+    /// Cluster health probing and the quorum that judges it.
+    #[serde(default)]
+    pub health: HealthTuning,
 }
 
 /// `node:`: identity and data directory.
@@ -154,6 +157,49 @@ impl Default for RaftTuning {
             snapshot_logs_since_last: 5000,
             max_in_snapshot_log_to_keep: 1000,
             write_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `health:`: probing and judging clusters. Durations are written `2s`, `500ms`, `30m`.
+/// Every field has a default. The leader commits its values to the catalog, so every
+/// node judges by the same policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthTuning {
+    /// How often every node probes every cluster.
+    pub interval: String,
+    /// A probe slower than this failed.
+    pub timeout: String,
+    /// Unhealthy by a quorum for this long: the cluster is lost.
+    pub window: String,
+    /// Healthy by a quorum for this long: recovered (hysteresis).
+    pub recovery: String,
+    /// A vote not refreshed within this counts for nothing (default 3 x interval).
+    pub vote_ttl: Option<String>,
+    /// At most one automatic failover per cluster per cooldown.
+    pub cooldown: String,
+    /// Share of clusters lost within one window above which failover waits for approval.
+    pub blast_radius: f64,
+    /// Votes needed to decide (default: a majority of the configured voters).
+    pub quorum: Option<usize>,
+    /// Also list one namespace through the API (catches an API that answers /readyz but
+    /// cannot serve reads).
+    pub canary: bool,
+}
+
+impl Default for HealthTuning {
+    fn default() -> Self {
+        Self {
+            interval: "2s".into(),
+            timeout: "1500ms".into(),
+            window: "6s".into(),
+            recovery: "4s".into(),
+            vote_ttl: None,
+            cooldown: "30m".into(),
+            blast_radius: 0.5,
+            quorum: None,
+            canary: true,
         }
     }
 }

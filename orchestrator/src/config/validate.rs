@@ -38,6 +38,9 @@ impl Config {
         self.check_clusters(&mut p);
         self.check_store(&mut p);
         self.check_raft(&mut p);
+        if let Err(errors) = self.health_settings(file) {
+            p.errors.extend(errors.0);
+        }
         if p.errors.is_empty() {
             Ok(())
         } else {
@@ -245,6 +248,122 @@ impl Config {
                 msg,
                 "e.g. 5000",
             );
+        }
+    }
+}
+
+/// Health settings in milliseconds, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSettings {
+    /// Probe interval.
+    pub interval_ms: u64,
+    /// Probe timeout.
+    pub timeout_ms: u64,
+    /// Failure window.
+    pub window_ms: u64,
+    /// Recovery period.
+    pub recovery_ms: u64,
+    /// Vote lease.
+    pub vote_ttl_ms: u64,
+    /// Failover cooldown.
+    pub cooldown_ms: u64,
+    /// Blast-radius share.
+    pub blast_radius: f64,
+    /// Votes needed.
+    pub quorum: usize,
+    /// Canary read on.
+    pub canary: bool,
+}
+
+impl Config {
+    /// Parse and check the `health:` section against the configured voters.
+    pub fn health_settings(&self, file: &Path) -> Result<HealthSettings, ConfigErrors> {
+        let h = &self.health;
+        let mut errors = Vec::new();
+        let mut dur = |key: &str, s: &str| match humantime::parse_duration(s) {
+            Ok(d) if !d.is_zero() => d.as_millis() as u64,
+            _ => {
+                let msg = format!("`{s}` is not a positive duration");
+                errors.push(ConfigError::new(
+                    file,
+                    format!("health.{key}"),
+                    msg,
+                    "write it like 2s, 500ms or 30m",
+                ));
+                0
+            }
+        };
+        let interval_ms = dur("interval", &h.interval);
+        let timeout_ms = dur("timeout", &h.timeout);
+        let window_ms = dur("window", &h.window);
+        let recovery_ms = dur("recovery", &h.recovery);
+        let cooldown_ms = dur("cooldown", &h.cooldown);
+        let vote_ttl_ms = match &h.vote_ttl {
+            Some(s) => dur("vote_ttl", s),
+            None => interval_ms * 3,
+        };
+        let voters = self.peers.len();
+        let quorum = h.quorum.unwrap_or(voters / 2 + 1);
+        let mut bad = |key: &str, msg: String, fix: String| {
+            errors.push(ConfigError::new(file, format!("health.{key}"), msg, fix));
+        };
+        if interval_ms > 0 && timeout_ms >= interval_ms {
+            let msg = format!(
+                "timeout ({}) must be shorter than interval ({})",
+                h.timeout, h.interval
+            );
+            bad(
+                "timeout",
+                msg,
+                "lower health.timeout or raise health.interval".into(),
+            );
+        }
+        if interval_ms > 0 && window_ms < interval_ms * 2 {
+            let msg = format!(
+                "window ({}) is shorter than two probe intervals ({})",
+                h.window, h.interval
+            );
+            let fix = "set health.window to at least 2 x health.interval (default 6s for 2s)";
+            bad("window", msg, fix.into());
+        }
+        if vote_ttl_ms > 0 && vote_ttl_ms <= interval_ms {
+            let msg = "vote_ttl must outlast a probe interval, or every vote expires".into();
+            bad(
+                "vote_ttl",
+                msg,
+                "use at least 2 x health.interval (default 3 x)".into(),
+            );
+        }
+        if !(h.blast_radius > 0.0 && h.blast_radius <= 1.0) {
+            let msg = format!("blast_radius {} is not in (0, 1]", h.blast_radius);
+            bad(
+                "blast_radius",
+                msg,
+                "use a share such as 0.5 (half the clusters)".into(),
+            );
+        }
+        if voters > 0 && (quorum > voters || quorum <= voters / 2) {
+            let msg = format!("a quorum of {quorum} is impossible or unsafe with {voters} voters");
+            let fix = format!(
+                "use between {} and {voters}, or leave it unset (majority)",
+                voters / 2 + 1
+            );
+            bad("quorum", msg, fix);
+        }
+        if errors.is_empty() {
+            Ok(HealthSettings {
+                interval_ms,
+                timeout_ms,
+                window_ms,
+                recovery_ms,
+                vote_ttl_ms,
+                cooldown_ms,
+                blast_radius: h.blast_radius,
+                quorum,
+                canary: h.canary,
+            })
+        } else {
+            Err(ConfigErrors(errors))
         }
     }
 }
