@@ -469,6 +469,8 @@ impl PluginHost {
             (true, Ok(left)) => Some(limits.fuel.unwrap_or(u64::MAX) - left),
             _ => None,
         };
+        store.data_mut().forward_stdio();
+        let stderr = store.data().stderr_tail(1024);
         let logs = std::mem::take(&mut store.data_mut().logs);
         match result {
             Ok(output) => Ok(StepOutput {
@@ -478,6 +480,11 @@ impl PluginHost {
                 fuel_consumed,
             }),
             Err(mut f) => {
+                if let (Some(tail), FailureKind::Trap | FailureKind::OutOfMemory) =
+                    (&stderr, &f.kind)
+                {
+                    f.message.push_str(&format!("; stderr: {tail}"));
+                }
                 tracing::warn!(kind = ?f.kind, elapsed_ms = elapsed.as_millis() as u64, "plugin step failed: {}", f.message);
                 f.logs = logs;
                 Err(f)

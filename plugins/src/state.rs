@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -98,6 +99,10 @@ impl HostMonotonicClock for FrozenClock {
 /// Per-step store data.
 pub(crate) struct StoreState {
     wasi: WasiCtx,
+    /// The guest's stdout and stderr (capped); forwarded as log lines when `log` is
+    /// granted, and stderr's tail is quoted in failure messages.
+    pub stdout: MemoryOutputPipe,
+    pub stderr: MemoryOutputPipe,
     table: ResourceTable,
     pub limiter: MemoryLimiter,
     pub call: CallInfo,
@@ -121,16 +126,22 @@ impl StoreState {
         services: HostServices,
         http: reqwest::Client,
     ) -> Self {
-        // Empty WASI: no preopens, no env, no args, no stdio, no sockets, no name lookup.
+        // Empty WASI: no preopens, no env, no args, no stdin, no sockets, no name lookup;
+        // stdout/stderr go to capped in-memory pipes.
         let mut b = WasiCtxBuilder::new();
         b.allow_ip_name_lookup(false)
             .allow_tcp(false)
             .allow_udp(false);
+        let stdout = MemoryOutputPipe::new(limits.max_log_bytes);
+        let stderr = MemoryOutputPipe::new(limits.max_log_bytes);
+        b.stdout(stdout.clone()).stderr(stderr.clone());
         if !grants.clock {
             b.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
         }
         Self {
             wasi: b.build(),
+            stdout,
+            stderr,
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 cap: limits.max_memory_bytes,

@@ -439,6 +439,15 @@ async fn hostile_plugins_fail_their_step_and_the_host_carries_on() {
         "unreachable",
     )
     .await;
+    // The guest's stderr is quoted in the failure message.
+    expect_failure(
+        &host,
+        "hostile-trap",
+        Limits::default(),
+        FailureKind::Trap,
+        "stderr: about to trap",
+    )
+    .await;
     let fuel = Limits {
         fuel: Some(50_000_000),
         ..Limits::default()

@@ -66,6 +66,8 @@ bool exports_lifeboat_plugin_guest_run(lb_ctx_t *ctx, plugin_string_t *ret, lb_e
     ret->len = n + 2;
     return true;
 #elif defined(MODE_trap)
+    fprintf(stderr, "about to trap\n");
+    fflush(stderr);
     __builtin_trap();
 #elif defined(MODE_badhost)
     char *url = lb_json_str(input, "url");
