@@ -73,7 +73,7 @@ build_c() {
 
 GEN="$OUT/gen"
 bindgen "$WIT" "$GEN"
-for ex in trivial spin dns-switch slo-check kube-scale; do
+for ex in trivial spin dns-switch slo-check kube-scale kube-mark; do
     build_c "$ex" "$HERE/c/$ex.c" "$WIT" "$GEN"
 done
 for mode in loop membomb hugeout trap badhost kubeescape sleeper nolog chatty ambient; do

@@ -727,3 +727,47 @@ async fn logs_are_capped_per_step() {
         out.logs.len()
     );
 }
+
+#[tokio::test]
+async fn kube_apply_and_list_inside_the_grant() {
+    let host = host();
+    let p = host.load(&wasm("kube-mark")).await.unwrap();
+    let fakes = Fakes::new();
+    fakes.kube.insert(
+        "eu-west",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": "shop"}}),
+    );
+    let grants = kube_grant(vec![KubeVerb::Apply, KubeVerb::List]);
+    let input = json!({"cluster": "eu-west", "namespace": "shop"});
+    let out = host
+        .run(&p.digest, request(input, grants.clone()), &fakes.services())
+        .await
+        .unwrap();
+    assert_eq!(out.output, json!({"marked": true, "configMaps": 2}));
+    let marker = fakes
+        .kube
+        .object(&ObjectRef {
+            cluster: "eu-west".into(),
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "shop".into(),
+            name: "lifeboat-failover".into(),
+        })
+        .expect("applied");
+    assert_eq!(marker["data"]["run"], json!("run-1"));
+
+    // Applying into a namespace outside the grant is refused before reaching the cluster.
+    let input = json!({"cluster": "eu-west", "namespace": "kube-system"});
+    let f = host
+        .run(&p.digest, request(input, grants), &fakes.services())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        f.kind,
+        FailureKind::Denied {
+            capability: Capability::Kube
+        }
+    );
+    assert!(f.message.contains("kube-system"), "{}", f.message);
+    assert!(!fakes.kube.calls().iter().any(|c| c.contains("kube-system")));
+}
