@@ -30,6 +30,7 @@ mod state;
 mod version;
 
 pub mod componentize;
+pub mod conformance;
 
 pub use describe::{Capability, Describe, LoadedPlugin, RunbookSchema};
 pub use digest::Digest;
