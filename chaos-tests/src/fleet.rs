@@ -24,6 +24,9 @@ pub struct FleetOptions {
     pub extra_yaml: String,
     /// Route every node-to-node path through a [`FaultProxy`] (needed for partitions).
     pub proxied: bool,
+    /// Simulated clusters to start (`lifeboat-kubesim` processes). Every node reaches
+    /// each through its own [`FaultProxy`], so one node's path can be cut.
+    pub clusters: Vec<String>,
 }
 
 impl Default for FleetOptions {
@@ -34,6 +37,7 @@ impl Default for FleetOptions {
                          election_timeout_max_ms: 1000\n  write_timeout_ms: 3000\n"
                 .into(),
             proxied: false,
+            clusters: Vec::new(),
         }
     }
 }
@@ -58,7 +62,18 @@ enum Path {
     Api,
 }
 
-/// A running fleet. Dropping it kills every node.
+/// One simulated cluster of a fleet.
+pub struct SimCluster {
+    /// Its name.
+    pub name: String,
+    /// Its API base URL (direct).
+    pub server: String,
+    /// Its fault/admin API base URL.
+    pub admin: String,
+    child: Mutex<Option<Child>>,
+}
+
+/// A running fleet. Dropping it kills every node and cluster.
 pub struct Fleet {
     /// Admin token.
     pub admin_token: String,
@@ -68,6 +83,9 @@ pub struct Fleet {
     pub viewer_token: String,
     nodes: Vec<NodeHandle>,
     proxies: BTreeMap<(u64, u64, Path), FaultProxy>,
+    clusters: Vec<SimCluster>,
+    cluster_proxies: BTreeMap<(u64, String), FaultProxy>,
+    kubesim_admin_token: String,
     http: reqwest::Client,
     dir: tempfile::TempDir,
 }
@@ -96,6 +114,27 @@ impl Fleet {
             token_values.push(value);
         }
         let ids: Vec<u64> = (1..=opts.nodes).collect();
+        let kubesim_admin_token = lifeboat::dev::random_secret();
+        write_private(&root.join("kubesim-admin.token"), &kubesim_admin_token)?;
+        let clusters = start_clusters(&root, &opts.clusters).await?;
+        let mut cluster_proxies = BTreeMap::new();
+        let mut kubeconfigs: BTreeMap<u64, Vec<(String, PathBuf)>> = BTreeMap::new();
+        for id in &ids {
+            for c in &clusters {
+                let target: SocketAddr = c.server.trim_start_matches("http://").parse()?;
+                let proxy = FaultProxy::start(target).await?;
+                let original =
+                    std::fs::read_to_string(root.join(format!("{}.kubeconfig", c.name)))?;
+                let mine = original.replace(&c.server, &format!("http://{}", proxy.addr()));
+                let path = root.join(format!("node-{id}-{}.kubeconfig", c.name));
+                write_private(&path, &mine)?;
+                kubeconfigs
+                    .entry(*id)
+                    .or_default()
+                    .push((c.name.clone(), path));
+                cluster_proxies.insert((*id, c.name.clone()), proxy);
+            }
+        }
         let mut addrs = BTreeMap::new();
         for id in &ids {
             addrs.insert(*id, (free_port()?, free_port()?));
@@ -140,7 +179,7 @@ impl Fleet {
                 secret_file: secret.clone(),
                 tokens: tokens.clone(),
                 store_url: format!("file://{}", root.join("store").display()),
-                clusters: Vec::new(),
+                clusters: kubeconfigs.remove(id).unwrap_or_default(),
                 extra_yaml: opts.extra_yaml.clone(),
             };
             let config = root.join(format!("node-{id}.yaml"));
@@ -162,6 +201,9 @@ impl Fleet {
             viewer_token: token_values[2].clone(),
             nodes,
             proxies,
+            clusters,
+            cluster_proxies,
+            kubesim_admin_token,
             http,
             dir,
         };
@@ -349,6 +391,71 @@ impl Fleet {
         Some(keys.collect())
     }
 
+    fn cluster(&self, name: &str) -> &SimCluster {
+        self.clusters
+            .iter()
+            .find(|c| c.name == name)
+            .expect("no such simulated cluster")
+    }
+
+    /// Switch a simulated cluster's fault: `down` (refuses connections), `hang`
+    /// (accepts, never answers), or `healthy`.
+    pub async fn cluster_fault(&self, name: &str, mode: &str) -> anyhow::Result<()> {
+        let url = format!("{}/faults", self.cluster(name).admin);
+        let r = self
+            .http
+            .put(url)
+            .bearer_auth(&self.kubesim_admin_token)
+            .json(&serde_json::json!({ "mode": mode }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().is_success(),
+            "kubesim fault {mode}: {}",
+            r.status()
+        );
+        Ok(())
+    }
+
+    /// Cut node `id`'s own path to cluster `name` (the others still reach it).
+    pub fn cut_cluster_path(&self, id: u64, name: &str) {
+        self.cluster_proxies[&(id, name.to_string())].cut();
+    }
+
+    /// Undo [`Fleet::cut_cluster_path`].
+    pub fn heal_cluster_path(&self, id: u64, name: &str) {
+        self.cluster_proxies[&(id, name.to_string())].heal();
+    }
+
+    /// `GET /v1/clusters/{name}` through node `id` (linearizable), if it answers.
+    pub async fn cluster_view(&self, id: u64, name: &str) -> Option<Value> {
+        let r = self
+            .request(id, reqwest::Method::GET, &format!("/v1/clusters/{name}"))
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        r.json().await.ok()
+    }
+
+    /// Wait until cluster `name`'s verdict, as node `id` serves it, is `verdict`.
+    pub async fn wait_verdict(
+        &self,
+        id: u64,
+        name: &str,
+        verdict: &str,
+        limit: Duration,
+    ) -> anyhow::Result<Value> {
+        let what = format!("cluster {name} to be {verdict} (asking node {id})");
+        wait_until(&what, limit, || async {
+            let v = self.cluster_view(id, name).await?;
+            (v["verdict"] == verdict).then_some(v)
+        })
+        .await
+    }
+
     /// The last lines of node `id`'s log, for failure messages.
     pub fn log_tail(&self, id: u64, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.node(id).log).unwrap_or_default();
@@ -357,8 +464,75 @@ impl Fleet {
     }
 }
 
+/// Start one kubesim per name, each writing `NAME.kubeconfig` in `root`, and wait
+/// until every one is ready.
+async fn start_clusters(
+    root: &std::path::Path,
+    names: &[String],
+) -> anyhow::Result<Vec<SimCluster>> {
+    let bin = lifeboat_binary().with_file_name("lifeboat-kubesim");
+    if !names.is_empty() && !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "lifeboat-kubesim"])
+            .status()?;
+        anyhow::ensure!(status.success(), "cargo build -p lifeboat-kubesim failed");
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let (api, admin) = (free_port()?, free_port()?);
+        let log = std::fs::File::create(root.join(format!("{name}.log")))?;
+        let child = Command::new(&bin)
+            .args([
+                "--listen",
+                &api.to_string(),
+                "--admin-listen",
+                &admin.to_string(),
+            ])
+            .arg("--kubeconfig")
+            .arg(root.join(format!("{name}.kubeconfig")))
+            .arg("--admin-token-file")
+            .arg(root.join("kubesim-admin.token"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("spawn {}", bin.display()))?;
+        out.push(SimCluster {
+            name: name.clone(),
+            server: format!("http://{api}"),
+            admin: format!("http://{admin}"),
+            child: Mutex::new(Some(child)),
+        });
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    for c in &out {
+        let kubeconfig = root.join(format!("{}.kubeconfig", c.name));
+        let url = format!("{}/readyz", c.server);
+        wait_until(
+            &format!("kubesim {} ready", c.name),
+            Duration::from_secs(30),
+            || async {
+                let ok = http.get(&url).send().await.ok()?.status().is_success();
+                (ok && kubeconfig.exists()).then_some(())
+            },
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
 impl Drop for Fleet {
     fn drop(&mut self) {
+        for c in &self.clusters {
+            let child = c.child.lock().map(|mut c| c.take()).unwrap_or(None);
+            if let Some(mut c) = child {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
         if std::env::var_os("LIFEBOAT_CHAOS_KEEP").is_some() {
             eprintln!("LIFEBOAT_CHAOS_KEEP: keeping {}", self.dir.path().display());
             self.dir.disable_cleanup(true);

@@ -65,6 +65,12 @@ impl ApiClient {
             .await
     }
 
+    /// `POST path` without a body.
+    pub async fn post(&self, path: &str) -> Result<Value, ClientError> {
+        self.send(self.http.post(format!("{}{path}", self.base)))
+            .await
+    }
+
     /// `PUT path` with a JSON body.
     pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
         self.send(self.http.put(format!("{}{path}", self.base)).json(body))

@@ -17,7 +17,7 @@ use crate::catalog::{Catalog, Op};
 use crate::node::Node;
 
 /// One cluster as the API shows it.
-fn cluster_view(c: &Catalog, name: &str) -> Option<Value> {
+pub(super) fn cluster_view(c: &Catalog, name: &str) -> Option<Value> {
     let reg = c.clusters.get(name)?;
     let now = c.clock_ms;
     let Some(h) = c.health.clusters.get(name) else {

@@ -41,8 +41,8 @@ pub async fn status(State(node): State<Arc<Node>>, _who: Viewer) -> Json<Value> 
     let (clusters, last_index, audit_entries) = node.raft.read_local(|c| {
         let clusters: Vec<Value> = c
             .clusters
-            .values()
-            .map(|r| json!({ "name": r.name, "context": r.context, "registered_at_ms": r.registered_at_ms }))
+            .keys()
+            .filter_map(|n| super::clusters::cluster_view(c, n))
             .collect();
         (clusters, c.last_index, c.audit.len())
     });

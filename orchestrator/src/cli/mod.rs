@@ -1,5 +1,6 @@
 //! The `lifeboat` command line: argument definitions and dispatch.
 
+mod cluster;
 mod dev;
 mod status;
 
@@ -63,6 +64,15 @@ pub enum Command {
     /// Work with runbooks.
     #[command(subcommand)]
     Runbook(RunbookCommand),
+    /// Cluster verdicts, votes and fencing.
+    Cluster {
+        /// What to do.
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 /// `lifeboat runbook ...`.
@@ -104,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         },
         Command::Status(args) => status::run(args).await,
         Command::Dev(args) => dev::run(args).await,
+        Command::Cluster { command, server } => cluster::run(command, server).await,
         Command::Runbook(RunbookCommand::Lint {
             files,
             output,

@@ -51,14 +51,7 @@ fn render(s: &Value) -> String {
     }
     let clusters = s["clusters"].as_array().cloned().unwrap_or_default();
     out.push_str(&format!("\nCLUSTERS ({})\n", clusters.len()));
-    for c in clusters {
-        let ctx = c["context"].as_str().unwrap_or("(current context)");
-        out.push_str(&format!(
-            "  {:<20} {}\n",
-            c["name"].as_str().unwrap_or("?"),
-            ctx
-        ));
-    }
+    out.push_str(&super::cluster::render_table(&clusters));
     out
 }
 
