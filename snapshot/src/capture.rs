@@ -14,11 +14,12 @@ use crate::crypto::Hasher;
 use crate::discover::{ResourceType, discover};
 use crate::error::{CaptureError, StoreError};
 use crate::filter::{Filters, skip_reason};
+use crate::index::Index;
 use crate::manifest::{
     self, BodyWriter, ChunkLine, ChunkRef, EncryptionInfo, Entry, ManifestHeader,
 };
 use crate::normalize::{canonical_json, normalize};
-use crate::pack::{Location, PackWriter, SealedPack};
+use crate::pack::{PackWriter, SealedPack};
 use crate::progress::{Phase, Progress};
 use crate::store::{Lease, SnapshotStore};
 use chrono::{DateTime, Utc};
@@ -26,7 +27,7 @@ use kube::Client;
 use kube::api::ListParams;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -44,7 +45,7 @@ pub struct CaptureOptions {
     pub page_size: u32,
     /// Uncompressed bytes per compressed block (default 1 MiB).
     pub block_size: usize,
-    /// Target pack size in bytes (default 16 MiB).
+    /// Target pack size in bytes (default 8 MiB).
     pub pack_size: usize,
     /// zstd level (default 3).
     pub compression_level: i32,
@@ -67,7 +68,7 @@ impl Default for CaptureOptions {
             keep_status: false,
             page_size: 500,
             block_size: 1 << 20,
-            pack_size: 16 << 20,
+            pack_size: 8 << 20,
             compression_level: 3,
             list_attempts: 3,
             retry_backoff: Duration::from_millis(200),
@@ -243,13 +244,16 @@ async fn lister(
     }
 }
 
+/// Most objects in the open pack (bounds the entries waiting for locations).
+const MAX_OPEN_PACK_OBJECTS: usize = 16_384;
+
 /// Builds packs, entry chunks and the manifest body from a stream of normalised objects.
 struct Sink<'a> {
     store: &'a SnapshotStore,
     opts: &'a CaptureOptions,
     hasher: Hasher,
     /// Known locations: the previous snapshot's objects and chunks, plus everything sealed.
-    index: HashMap<[u8; 32], Location>,
+    index: Index,
     /// Distinct objects of this snapshot.
     seen: HashSet<[u8; 32]>,
     /// Blobs in the open pack.
@@ -283,7 +287,7 @@ impl Sink<'_> {
 
     /// Put a blob in the open pack unless it is stored or pending; true if new.
     fn store_blob(&mut self, hash: [u8; 32], bytes: &[u8]) -> bool {
-        if self.index.contains_key(&hash) || self.pending.contains(&hash) {
+        if self.index.contains(&hash) || self.pending.contains(&hash) {
             return false;
         }
         self.pending.insert(hash);
@@ -324,7 +328,10 @@ impl Sink<'_> {
         if boundary {
             self.cut();
         }
-        if self.pack.approx_len() >= self.opts.pack_size {
+        // Entries wait (in chunks) for their objects' pack to be sealed: bound how many.
+        if self.pack.approx_len() >= self.opts.pack_size
+            || self.pending.len() >= MAX_OPEN_PACK_OBJECTS
+        {
             self.flush_pack().await?;
         }
         Ok(())
@@ -333,20 +340,22 @@ impl Sink<'_> {
     fn cut(&mut self) {
         if !self.chunk.is_empty() {
             self.ready.push_back(std::mem::take(&mut self.chunk));
+            // Chunks of already-stored objects resolve at once (unchanged clusters).
+            self.drain_ready();
         }
     }
 
     /// Turn closed chunks whose objects all have locations into chunk blobs.
     fn drain_ready(&mut self) {
         while let Some(front) = self.ready.front() {
-            if !front.iter().all(|(_, h)| self.index.contains_key(h)) {
+            if !front.iter().all(|(_, h)| self.index.contains(h)) {
                 break;
             }
             let chunk = self.ready.pop_front().expect("front exists");
             let lines: Vec<ChunkLine> = chunk
                 .into_iter()
                 .map(|(e, h)| {
-                    let l = self.index[&h].clone();
+                    let l = self.index.get(&h).expect("checked above");
                     self.packs.insert(l.pack.clone());
                     ChunkLine { e, l }
                 })
@@ -365,7 +374,7 @@ impl Sink<'_> {
             let sealed: SealedPack = std::mem::replace(&mut self.pack, fresh).finish();
             for (h, loc) in &sealed.objects {
                 self.pending.remove(h);
-                self.index.insert(*h, loc.clone());
+                self.index.insert(*h, loc);
             }
             self.new_packs.push(sealed.id.clone());
             while self.uploads.len() >= self.opts.upload_concurrency {
@@ -394,7 +403,7 @@ impl Sink<'_> {
         }
         let mut body = BodyWriter::new();
         for (hash, entries) in &self.refs {
-            let loc = self.index[hash].clone();
+            let loc = self.index.get(hash).expect("every chunk is sealed by now");
             self.packs.insert(loc.pack.clone());
             body.push(&ChunkRef {
                 hash: hex::encode(hash),
@@ -417,16 +426,12 @@ impl Sink<'_> {
 }
 
 /// Load the dedup index from the latest compatible snapshot of `cluster`.
-async fn load_index(
-    store: &SnapshotStore,
-    cluster: &str,
-    hasher: &Hasher,
-) -> HashMap<[u8; 32], Location> {
+async fn load_index(store: &SnapshotStore, cluster: &str, hasher: &Hasher) -> Index {
     let headers = match store.list_manifests().await {
         Ok(h) => h,
         Err(e) => {
             warn!(error = %e, "cannot list manifests; capturing without dedup");
-            return HashMap::new();
+            return Index::default();
         }
     };
     let key_id = store.encryption_key().map(|k| k.id().to_string());
@@ -435,23 +440,34 @@ async fn load_index(
             && h.hash_algorithm == hasher.algorithm()
             && h.encryption.as_ref().map(|e| e.key_id.clone()) == key_id
     }) else {
-        return HashMap::new();
+        return Index::default();
     };
-    match store.read_manifest(&latest.id).await {
-        Ok(m) => m
-            .objects
-            .into_iter()
-            .chain(m.chunks.into_iter().map(|c| (c.hash, c.loc)))
-            .filter_map(|(h, loc)| {
-                let bytes: [u8; 32] = hex::decode(&h).ok()?.try_into().ok()?;
-                Some((bytes, loc))
-            })
-            .collect(),
+    let mut index = Index::default();
+    let result = store
+        .for_each_entry(&latest.id, |l| {
+            if let Some(h) = parse_hash(&l.e.hash) {
+                index.insert(h, &l.l);
+            }
+        })
+        .await;
+    match result {
+        Ok((_, chunks)) => {
+            for c in chunks {
+                if let Some(h) = parse_hash(&c.hash) {
+                    index.insert(h, &c.loc);
+                }
+            }
+            index
+        }
         Err(e) => {
             warn!(snapshot_id = %latest.id, error = %e, "previous manifest unreadable; capturing without dedup");
-            HashMap::new()
+            Index::default()
         }
     }
+}
+
+fn parse_hash(h: &str) -> Option<[u8; 32]> {
+    hex::decode(h).ok()?.try_into().ok()
 }
 
 fn new_id(cluster: &str, at: DateTime<Utc>) -> String {

@@ -17,6 +17,7 @@ pub mod discover;
 pub mod error;
 pub mod filter;
 pub mod gc;
+pub mod index;
 pub mod manifest;
 pub mod normalize;
 pub mod pack;

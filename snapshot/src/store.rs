@@ -463,6 +463,30 @@ impl SnapshotStore {
     /// Read and verify a whole manifest (header, body hash, decryption, entries).
     #[instrument(skip(self), fields(snapshot_id = %id))]
     pub async fn read_manifest(&self, id: &str) -> Result<Manifest, StoreError> {
+        let mut entries = vec![];
+        let mut objects = HashMap::new();
+        let (header, chunks) = self
+            .for_each_entry(id, |l| {
+                objects.insert(l.e.hash.clone(), l.l);
+                entries.push(l.e);
+            })
+            .await?;
+        Ok(Manifest {
+            header,
+            chunks,
+            entries,
+            objects,
+        })
+    }
+
+    /// Read and verify a manifest, streaming its entries (with locations) to `f` chunk by
+    /// chunk instead of collecting them; returns the header and the chunk references.
+    #[instrument(skip(self, f), fields(snapshot_id = %id))]
+    pub async fn for_each_entry(
+        &self,
+        id: &str,
+        mut f: impl FnMut(manifest::ChunkLine),
+    ) -> Result<(ManifestHeader, Vec<manifest::ChunkRef>), StoreError> {
         check_id(id)?;
         let key = Self::manifest_key(id);
         let bytes = self
@@ -509,8 +533,7 @@ impl SnapshotStore {
                 hasher.algorithm()
             )));
         }
-        let mut entries = Vec::with_capacity(header.object_count as usize);
-        let mut objects = HashMap::with_capacity(header.distinct_objects as usize);
+        let mut count: u64 = 0;
         let mut last_block: Option<((String, u64), Vec<u8>)> = None;
         for (i, c) in chunks.iter().enumerate() {
             let what = format!("entry chunk {} of manifest {key}", i + 1);
@@ -536,24 +559,16 @@ impl SnapshotStore {
                     reason: format!("{} entries, expected {}", lines.len(), c.entries),
                 });
             }
-            for l in lines {
-                objects.insert(l.e.hash.clone(), l.l);
-                entries.push(l.e);
-            }
+            count += lines.len() as u64;
+            lines.into_iter().for_each(&mut f);
         }
-        if entries.len() as u64 != header.object_count {
+        if count != header.object_count {
             return Err(corrupt(format!(
-                "{} entries, header says {}",
-                entries.len(),
+                "{count} entries, header says {}",
                 header.object_count
             )));
         }
-        Ok(Manifest {
-            header,
-            chunks,
-            entries,
-            objects,
-        })
+        Ok((header, chunks))
     }
 
     /// Headers of every snapshot, oldest first (by `completed_at`, then id).
