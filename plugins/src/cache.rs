@@ -1,4 +1,5 @@
-//! The wasmtime [`Engine`] configuration and the on-disk compile cache.
+//! The wasmtime [`Engine`] configuration, the on-disk compile cache, and the epoch
+//! ticker that drives deadlines.
 //!
 //! Compiled artifacts are cached through wasmtime's own cache, keyed by a hash of the
 //! component bytes (hence its digest), the wasmtime version and the engine/compiler
@@ -70,4 +71,23 @@ pub(crate) fn engine(o: &EngineOptions<'_>) -> Result<(Engine, bool), PluginErro
     let c = base_config(o)?;
     let e = Engine::new(&c).map_err(|e| PluginError::Config(format!("wasmtime engine: {e}")))?;
     Ok((e, false))
+}
+
+/// Increment the engine's epoch every `tick` until the engine is dropped.
+pub(crate) fn spawn_ticker(engine: &Engine, tick: Duration) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("lifeboat-plugin-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(
+            "cannot start the plugin epoch thread: {e}; deadlines fall back to the outer timeout"
+        );
+    }
 }

@@ -6,112 +6,26 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tracing::instrument;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::bindings::{Plugin, PluginPre, types};
-use crate::cache::{self, EngineOptions};
+use crate::cache::{self, EngineOptions, spawn_ticker};
+use crate::config::HostConfig;
 use crate::describe::{Describe, LoadedPlugin};
 use crate::digest::Digest;
 use crate::error::{FailureKind, PluginError, StepFailure};
 use crate::grants::Grants;
 use crate::limits::Limits;
+use crate::outcome::{classify, output, truncate};
+use crate::request::{PreloadReport, RunRequest, StepOutput};
 use crate::services::{CallInfo, HostServices};
-use crate::state::{DeadlineExceeded, StoreState};
+use crate::state::StoreState;
 
 /// Extra time past the deadline before the outer timeout drops a step whose guest is
 /// stuck somewhere epochs cannot reach (the inner mechanisms normally fire first).
 const GRACE: Duration = Duration::from_millis(500);
-
-/// Host configuration. [`HostConfig::default`] is safe; set `cache_dir` in production.
-#[derive(Clone, Debug)]
-pub struct HostConfig {
-    /// Where compiled artifacts are cached (`None`: compile on every host start).
-    pub cache_dir: Option<PathBuf>,
-    /// Use the pooling instance allocator (faster instantiation). Falls back to
-    /// on-demand allocation, with a warning, when the host cannot reserve the memory.
-    pub pooling: bool,
-    /// Concurrent instances the pool holds (when `pooling`).
-    pub pool_instances: u32,
-    /// Enable fuel metering so that `Limits::fuel` can be used (costs some speed).
-    pub fuel_metering: bool,
-    /// Enforce deadlines on guest code through epoch interruption. Only turn this off to
-    /// measure its cost: without it a guest loop runs until the outer timeout drops it.
-    pub epoch_interruption: bool,
-    /// Epoch tick: deadline precision and how often guests yield to other tasks.
-    pub epoch_tick: Duration,
-    /// Limits used for steps that do not say otherwise, and the memory cap of the pool.
-    pub defaults: Limits,
-    /// Deadline for `describe` at load time.
-    pub describe_deadline: Duration,
-}
-
-impl Default for HostConfig {
-    fn default() -> Self {
-        Self {
-            cache_dir: None,
-            pooling: false,
-            pool_instances: 64,
-            fuel_metering: true,
-            epoch_interruption: true,
-            epoch_tick: Duration::from_millis(10),
-            defaults: Limits::DEFAULTS,
-            describe_deadline: Duration::from_secs(10),
-        }
-    }
-}
-
-/// The invocation context of one step attempt.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunCtx {
-    /// Run id.
-    pub run_id: String,
-    /// Step id.
-    pub step_id: String,
-    /// Attempt, 1-based.
-    pub attempt: u32,
-    /// Idempotency key (stable across attempts).
-    pub idempotency_key: String,
-    /// Drill run: the plugin must not change production.
-    pub drill: bool,
-    /// The rendered `with:` input.
-    pub input: Value,
-}
-
-/// One step to run: context, grants, limits.
-#[derive(Clone, Debug)]
-pub struct RunRequest {
-    /// Context.
-    pub ctx: RunCtx,
-    /// What the step grants.
-    pub grants: Grants,
-    /// Limits (use `host.config().defaults.clone()` for the defaults).
-    pub limits: Limits,
-}
-
-/// A successful step.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepOutput {
-    /// The JSON the plugin returned (the step's `result`).
-    pub output: Value,
-    /// Its log lines (also sent to the journal).
-    pub logs: Vec<crate::services::LogLine>,
-    /// Wall time of instantiate + run.
-    pub elapsed: Duration,
-    /// Fuel consumed, when fuel metering is on.
-    pub fuel_consumed: Option<u64>,
-}
-
-/// What [`PluginHost::preload_dir`] did.
-#[derive(Debug, Default)]
-pub struct PreloadReport {
-    /// Plugins loaded.
-    pub loaded: Vec<LoadedPlugin>,
-    /// Files that failed, with why.
-    pub failed: Vec<(PathBuf, PluginError)>,
-}
 
 struct Entry {
     loaded: LoadedPlugin,
@@ -528,95 +442,5 @@ impl PluginHost {
             .await
             .map_err(|e| classify("instantiate", &e, store.data()))?;
         Ok(started.elapsed())
-    }
-}
-
-fn output(name: &str, out: &str, limits: &Limits) -> Result<Value, StepFailure> {
-    if out.len() > limits.max_output_bytes {
-        return Err(StepFailure::new(
-            FailureKind::OutputTooLarge,
-            format!(
-                "plugin {name} returned {} bytes of output, over the step's cap of {} bytes (limits.max_output_bytes)",
-                out.len(),
-                limits.max_output_bytes
-            ),
-        ));
-    }
-    serde_json::from_str(out).map_err(|e| {
-        StepFailure::new(
-            FailureKind::InvalidOutput,
-            format!("plugin {name} returned output that is not JSON: {e}"),
-        )
-    })
-}
-
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str("...");
-    }
-}
-
-/// Name why a guest call failed, from the store's flags first, then the error chain.
-fn classify(who: &str, e: &wasmtime::Error, state: &StoreState) -> StepFailure {
-    if let Some(v) = &state.violation {
-        return StepFailure::new(
-            FailureKind::Denied {
-                capability: v.capability,
-            },
-            format!("{who} was denied: {v}"),
-        );
-    }
-    if state.deadline_hit || e.is::<DeadlineExceeded>() {
-        return StepFailure::new(
-            FailureKind::Deadline,
-            format!(
-                "{who} exceeded its deadline of {:?} and was stopped",
-                state.limits.deadline
-            ),
-        );
-    }
-    if let Some(m) = &state.limiter.refused {
-        return StepFailure::new(
-            FailureKind::OutOfMemory,
-            format!(
-                "{who} ran out of memory: it tried to grow to {} bytes, over the step's cap of {} bytes (limits.max_memory_bytes)",
-                m.wanted, m.cap
-            ),
-        );
-    }
-    match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => StepFailure::new(
-            FailureKind::OutOfFuel,
-            format!(
-                "{who} ran out of fuel (budget {} units, limits.fuel)",
-                state.limits.fuel.unwrap_or(u64::MAX)
-            ),
-        ),
-        Some(t) => StepFailure::new(FailureKind::Trap, format!("{who} trapped: {t}")),
-        None => StepFailure::new(FailureKind::Trap, format!("{who} failed: {e}")),
-    }
-}
-
-/// Increment the engine's epoch every `tick` until the engine is dropped.
-fn spawn_ticker(engine: &Engine, tick: Duration) {
-    let weak = engine.weak();
-    let spawned = std::thread::Builder::new()
-        .name("lifeboat-plugin-epoch".into())
-        .spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(tick);
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(
-            "cannot start the plugin epoch thread: {e}; deadlines fall back to the outer timeout"
-        );
     }
 }

@@ -17,6 +17,7 @@
 
 mod bindings;
 mod cache;
+mod config;
 mod describe;
 mod digest;
 mod error;
@@ -25,6 +26,8 @@ mod grants;
 mod host;
 mod imports;
 mod limits;
+mod outcome;
+mod request;
 mod services;
 mod state;
 mod version;
@@ -32,12 +35,14 @@ mod version;
 pub mod componentize;
 pub mod conformance;
 
+pub use config::HostConfig;
 pub use describe::{Capability, Describe, LoadedPlugin, RunbookSchema};
 pub use digest::Digest;
 pub use error::{FailureKind, PluginError, StepFailure};
 pub use grants::{Grants, HttpGrant, KubeGrant, KubeVerb};
-pub use host::{HostConfig, PluginHost, PreloadReport, RunCtx, RunRequest, StepOutput};
+pub use host::PluginHost;
 pub use limits::{Limits, LimitsError};
+pub use request::{PreloadReport, RunCtx, RunRequest, StepOutput};
 pub use services::{
     BoxFuture, CallInfo, HostServices, Journal, KubeAccess, LogLevel, LogLine, ObjectRef, PluginKv,
     ServiceError, ServiceErrorKind,
