@@ -292,3 +292,23 @@ async fn the_leader_dying_while_a_cluster_goes_down_gives_one_verdict() -> anyho
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_broken_kubeconfig_is_a_credential_problem_not_a_dead_cluster() -> anyhow::Result<()> {
+    let fleet = Fleet::start(options(3, &["a"], false)).await?;
+    let leader = fleet.wait_for_leader(&[], LONG).await?;
+    fleet.wait_verdict(leader, "a", "Healthy", LONG).await?;
+    let broken = fleet.ids().into_iter().find(|i| *i != leader).unwrap();
+    std::fs::write(fleet.dir().join(format!("node-{broken}-a.kubeconfig")), "{ this is not a kubeconfig")?;
+    fleet.kill(broken)?;
+    fleet.restart(broken).await?;
+    let vote = wait_until("the broken node's vote to say unknown", LONG, || async {
+        let v = fleet.cluster_view(leader, "a").await?;
+        let mine = v["votes"].as_array()?.iter().find(|v| v["node"] == broken)?.clone();
+        (mine["observation"] == "unknown").then_some(mine)
+    })
+    .await?;
+    assert!(vote["reason"].as_str().unwrap().contains("kubeconfig"), "{vote}");
+    never_changes_from(&fleet, leader, "a", "Healthy", WINDOW * 2).await?;
+    Ok(())
+}
