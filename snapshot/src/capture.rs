@@ -295,7 +295,7 @@ impl Sink<'_> {
         true
     }
 
-    async fn add(&mut self, ty: &ResourceType, obj: &Value) -> Result<(), CaptureError> {
+    async fn add(&mut self, ty: &ResourceType, key: &str, obj: &Value) -> Result<(), CaptureError> {
         let meta = &obj["metadata"];
         let bytes = canonical_json(obj);
         let hash = self.hasher.hash(&bytes);
@@ -309,15 +309,19 @@ impl Sink<'_> {
             hash: hex::encode(hash),
         };
         self.object_count += 1;
-        *self.types.entry(ty.key()).or_default() += 1;
+        match self.types.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                self.types.insert(key.to_string(), 1);
+            }
+        }
         self.seen.insert(hash);
         if self.store_blob(hash, &bytes) {
             self.new_objects += 1;
         }
-        let key = ty.key();
         if self.chunk_type != key {
             self.cut();
-            self.chunk_type = key;
+            self.chunk_type = key.to_string();
         }
         let boundary = manifest::is_boundary(
             entry.namespace.as_deref(),
@@ -601,7 +605,7 @@ async fn run(
                     continue;
                 }
                 normalize(&ty.ar.group, &ty.ar.kind, &mut obj, opts.keep_status);
-                sink.add(ty, &obj).await?;
+                sink.add(ty, &key, &obj).await?;
             }
             progress.add_done(&key, n);
         }

@@ -183,9 +183,25 @@ fn job(root: &mut Map<String, Value>) {
 
 /// Canonical JSON bytes: object keys sorted, no insignificant whitespace.
 pub fn canonical_json(v: &Value) -> Vec<u8> {
+    if maps_are_sorted() {
+        // serde_json's default `Map` is a BTreeMap: plain serialisation is canonical.
+        return serde_json::to_vec(v).expect("a Value always serialises");
+    }
     let mut out = Vec::with_capacity(1024);
     write_canonical(v, &mut out);
     out
+}
+
+/// Whether `serde_json::Map` keeps keys sorted in this build (it does not when some crate
+/// in the build enables serde_json's `preserve_order` feature).
+fn maps_are_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut m = Map::new();
+        m.insert("b".into(), Value::Null);
+        m.insert("a".into(), Value::Null);
+        m.keys().next().map(String::as_str) == Some("a")
+    })
 }
 
 fn write_canonical(v: &Value, out: &mut Vec<u8>) {
@@ -366,6 +382,15 @@ mod tests {
     fn every_rule_is_listed_and_tested() {
         // The test names above follow `rule_<name with _>`; keep this list in step.
         assert_eq!(RULES.len(), 10);
+    }
+
+    #[test]
+    fn canonical_writer_matches_the_fast_path() {
+        let v: Value =
+            serde_json::from_str(r#"{"z":[{"b":1,"a":"x\"y"}],"a":1.5,"m":{"k":null}}"#).unwrap();
+        let mut slow = vec![];
+        write_canonical(&v, &mut slow);
+        assert_eq!(slow, canonical_json(&v));
     }
 
     #[test]
