@@ -156,7 +156,7 @@ pub fn is_boundary(namespace: Option<&str>, name: &str, len: usize) -> bool {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h % 128 == 0
+    h.is_multiple_of(128)
 }
 
 /// Serialise an entry chunk.

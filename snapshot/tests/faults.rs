@@ -264,6 +264,51 @@ async fn corrupt_or_missing_pack_refuses_restore_before_any_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_entry_chunk_names_the_manifest() {
+    let src = Sim::seeded(&many_configmaps(30));
+    let dir = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::open(
+        &format!("file://{}", dir.path().display()),
+        StoreOptions::default(),
+    )
+    .unwrap();
+    let sum = capture(
+        src.client().await,
+        "a",
+        &store,
+        &CaptureOptions::default(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
+    let m = store.read_manifest(&sum.id).await.unwrap();
+    let loc = &m.chunks[0].loc;
+    let pack = dir.path().join("packs").join(format!("{}.pack", loc.pack));
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[loc.block_offset as usize + loc.block_len as usize / 2] ^= 0xff;
+    std::fs::write(&pack, &bytes).unwrap();
+    let err = store.read_manifest(&sum.id).await.unwrap_err().to_string();
+    assert!(
+        err.contains("entry chunk") && err.contains(&sum.id),
+        "{err}"
+    );
+    let dst = Sim::start(&[]);
+    let before = dst.object_count();
+    assert!(
+        restore(
+            &store,
+            &sum.id,
+            dst.client().await,
+            &RestoreOptions::default(),
+            &Progress::new()
+        )
+        .await
+        .is_err()
+    );
+    assert_eq!(dst.object_count(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_api_errors_mid_capture_name_the_failing_type() {
     let src = Sim::seeded(&many_configmaps(200));
     let dir = tempfile::tempdir().unwrap();
