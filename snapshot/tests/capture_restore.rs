@@ -509,3 +509,53 @@ async fn retention_then_gc_reclaims_unreferenced_packs() {
     assert_eq!(report.packs_referenced as usize, kept.packs.len());
     verify(&store, &ids[2], &Progress::new()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_defers_while_a_capture_runs_and_progress_is_visible() {
+    let mut objs = vec![namespace("a")];
+    for i in 0..150 {
+        objs.push(configmap("a", &format!("c{i}"), &format!("v{i}")));
+    }
+    let src = Sim::seeded(&objs);
+    src.faults(json!({"latency_ms": 20}));
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path(), StoreOptions::default());
+    let progress = Progress::new();
+    let task = {
+        let (store, progress, client) = (store.clone(), progress.clone(), src.client().await);
+        let opts = CaptureOptions {
+            page_size: 10,
+            ..CaptureOptions::default()
+        };
+        tokio::spawn(async move { capture(client, "a", &store, &opts, &progress).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while progress.report().done < 20 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mid = progress.report();
+    assert_eq!(mid.phase, Phase::Capturing);
+    assert!(
+        mid.types["configmaps"].done > 0
+            && mid.types["configmaps"].discovered >= mid.types["configmaps"].done
+    );
+    let g = gc(
+        &store,
+        &GcOptions {
+            grace: Duration::ZERO,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(g.deferred_for_leases.len(), 1, "{g:?}");
+    assert!(g.deferred_for_leases[0].starts_with("a-"));
+    let sum = task.await.unwrap().unwrap();
+    assert_eq!(g.deferred_for_leases[0], sum.id);
+    assert!(
+        store.list_leases().await.unwrap().is_empty(),
+        "lease removed after success"
+    );
+    verify(&store, &sum.id, &Progress::new()).await.unwrap();
+}
