@@ -84,6 +84,32 @@ async fn a_cluster_that_goes_down_or_hangs_is_lost_exactly_once() -> anyhow::Res
     Ok(())
 }
 
+/// Read `n` events from `GET /v1/events?after=0` (Server-Sent Events); their `to`.
+async fn read_verdict_stream(fleet: &Fleet, via: u64, n: usize) -> anyhow::Result<Vec<String>> {
+    let mut resp = fleet
+        .request(via, reqwest::Method::GET, "/v1/events?after=0")
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status().is_success(), "events: {}", resp.status());
+    let ctype = resp.headers()["content-type"].to_str()?.to_string();
+    anyhow::ensure!(ctype.starts_with("text/event-stream"), "{ctype}");
+    let mut text = String::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + LONG;
+    while out.len() < n && Instant::now() < deadline {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk()).await??;
+        let Some(chunk) = chunk else { break };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        out = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .map(|e| e["to"].as_str().unwrap_or_default().to_string())
+            .collect();
+    }
+    Ok(out)
+}
+
 /// Poll for `span`; the verdict must stay `verdict` throughout.
 async fn never_changes_from(
     fleet: &Fleet,
@@ -212,9 +238,24 @@ async fn a_lost_cluster_that_returns_stays_fenced_until_unfenced() -> anyhow::Re
     let leader = fleet.wait_for_leader(&[], LONG).await?;
     fleet.cluster_fault("a", "down").await?;
     fleet.wait_verdict(leader, "a", "Lost", LONG).await?;
+    let metrics = reqwest::get(format!("{}/metrics", fleet.node(leader).api))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        metrics.contains("lifeboat_cluster_verdict{cluster=\"a\",verdict=\"Lost\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lifeboat_cluster_detection_seconds{cluster=\"a\"}"),
+        "{metrics}"
+    );
     fleet.cluster_fault("a", "healthy").await?;
     fleet.wait_verdict(leader, "a", "Fenced", LONG).await?;
     never_changes_from(&fleet, leader, "a", "Fenced", WINDOW * 4).await?;
+    // The verdict stream replays every change from the start, in order.
+    let seen = read_verdict_stream(&fleet, leader, 3).await?;
+    assert_eq!(seen, ["Suspect", "Lost", "Fenced"], "verdict stream");
     // A viewer may not unfence; an operator may.
     let url = format!("{}/v1/clusters/a/unfence", fleet.node(leader).api);
     let http = reqwest::Client::new();
@@ -299,16 +340,26 @@ async fn a_broken_kubeconfig_is_a_credential_problem_not_a_dead_cluster() -> any
     let leader = fleet.wait_for_leader(&[], LONG).await?;
     fleet.wait_verdict(leader, "a", "Healthy", LONG).await?;
     let broken = fleet.ids().into_iter().find(|i| *i != leader).unwrap();
-    std::fs::write(fleet.dir().join(format!("node-{broken}-a.kubeconfig")), "{ this is not a kubeconfig")?;
+    std::fs::write(
+        fleet.dir().join(format!("node-{broken}-a.kubeconfig")),
+        "{ this is not a kubeconfig",
+    )?;
     fleet.kill(broken)?;
     fleet.restart(broken).await?;
     let vote = wait_until("the broken node's vote to say unknown", LONG, || async {
         let v = fleet.cluster_view(leader, "a").await?;
-        let mine = v["votes"].as_array()?.iter().find(|v| v["node"] == broken)?.clone();
+        let mine = v["votes"]
+            .as_array()?
+            .iter()
+            .find(|v| v["node"] == broken)?
+            .clone();
         (mine["observation"] == "unknown").then_some(mine)
     })
     .await?;
-    assert!(vote["reason"].as_str().unwrap().contains("kubeconfig"), "{vote}");
+    assert!(
+        vote["reason"].as_str().unwrap().contains("kubeconfig"),
+        "{vote}"
+    );
     never_changes_from(&fleet, leader, "a", "Healthy", WINDOW * 2).await?;
     Ok(())
 }

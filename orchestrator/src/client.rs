@@ -71,6 +71,21 @@ impl ApiClient {
             .await
     }
 
+    /// `PUT path` with a raw body of the given content type.
+    pub async fn put_raw(
+        &self,
+        path: &str,
+        ctype: &str,
+        body: String,
+    ) -> Result<Value, ClientError> {
+        let req = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("content-type", ctype)
+            .body(body);
+        self.send(req).await
+    }
+
     /// `PUT path` with a JSON body.
     pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
         self.send(self.http.put(format!("{}{path}", self.base)).json(body))

@@ -266,11 +266,20 @@ fn runbook_lint_exit_codes_through_the_binary() {
 #[test]
 fn health_settings_that_cannot_work_are_refused_with_fixes() {
     let s = Setup::new();
-    let yaml = s.valid_yaml() + "health:\n  interval: 2s\n  window: 1s\n  timeout: 3s\n  cooldown: soon\n  quorum: 2\n";
+    let yaml = s.valid_yaml()
+        + "health:\n  interval: 2s\n  window: 1s\n  timeout: 3s\n  cooldown: soon\n  quorum: 2\n";
     let (code, err) = check_config(&s.write(&yaml));
     assert_eq!(code, 1);
-    for key in ["health.window", "health.timeout", "health.cooldown", "health.quorum"] {
-        assert!(err.contains(&format!("`{key}`")), "{key} not reported: {err}");
+    for key in [
+        "health.window",
+        "health.timeout",
+        "health.cooldown",
+        "health.quorum",
+    ] {
+        assert!(
+            err.contains(&format!("`{key}`")),
+            "{key} not reported: {err}"
+        );
     }
     assert!(err.contains("shorter than two probe intervals"), "{err}");
     assert!(err.contains("impossible or unsafe with 1 voters"), "{err}");

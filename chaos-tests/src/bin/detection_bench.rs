@@ -14,7 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chaos_tests::{Fleet, FleetOptions};
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -25,7 +28,11 @@ async fn main() -> anyhow::Result<()> {
         .position(|a| a == "--trials")
         .and_then(|i| args.get(i + 1))
         .map_or(Ok(20), |v| v.parse())?;
-    let mode = if args.iter().any(|a| a == "--hang") { "hang" } else { "down" };
+    let mode = if args.iter().any(|a| a == "--hang") {
+        "hang"
+    } else {
+        "down"
+    };
     let opts = FleetOptions {
         extra_yaml: String::new(),
         clusters: vec!["a".into()],
@@ -48,7 +55,10 @@ async fn main() -> anyhow::Result<()> {
         samples.push(ms);
         fleet.cluster_fault("a", "healthy").await?;
         fleet.wait_verdict(leader, "a", "Fenced", limit).await?;
-        fleet.request(leader, reqwest::Method::POST, "/v1/clusters/a/unfence").send().await?;
+        fleet
+            .request(leader, reqwest::Method::POST, "/v1/clusters/a/unfence")
+            .send()
+            .await?;
         fleet.wait_verdict(leader, "a", "Healthy", limit).await?;
     }
     samples.sort_unstable();

@@ -36,6 +36,14 @@ pub enum ApiError {
     /// Well-formed but refused by the rules.
     #[error("{0}")]
     Unprocessable(String),
+    /// Refused by a validator that explains itself (e.g. the runbook linter).
+    #[error("{message}")]
+    Invalid {
+        /// Summary.
+        message: String,
+        /// The validator's findings.
+        details: Value,
+    },
     /// A precondition (version) failed.
     #[error("{message}")]
     Conflict {
@@ -77,6 +85,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::NotLeader { .. } => (StatusCode::SERVICE_UNAVAILABLE, "no_leader"),
@@ -95,7 +104,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let details = match &self {
-            Self::BadRequest { details, .. } | Self::Conflict { details, .. } => details.clone(),
+            Self::BadRequest { details, .. }
+            | Self::Conflict { details, .. }
+            | Self::Invalid { details, .. } => details.clone(),
             Self::NotLeader { leader } => json!({ "leader": leader }),
             _ => Value::Null,
         };

@@ -12,6 +12,8 @@
 //! | `GET /v1/clusters[/{name}]` | viewer | verdicts, votes with age, probe latencies |
 //! | `POST /v1/clusters/{name}/fence\|unfence` | operator | fence / release by hand |
 //! | `GET /v1/events?after=SEQ` | viewer | verdict changes, Server-Sent Events |
+//! | `GET /v1/runbooks[/{name}]` | viewer | stored runbooks (the YAML and its digest) |
+//! | `PUT\|DELETE /v1/runbooks/{name}` | admin | store after linting (422 with diagnostics) |
 //! | `POST /internal/v1/propose` | cluster secret | a node's own health votes, via the leader |
 //! | `GET /v1/kv?prefix=P&consistency=local` | viewer | keys and versions under a prefix |
 //! | `GET /v1/kv/{key}` | viewer | test/benchmark namespace (linearizable) |
@@ -27,6 +29,7 @@ mod forward;
 mod handlers;
 mod internal;
 mod probes;
+mod runbooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,6 +58,13 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/clusters/{name}/fence", post(clusters::fence))
         .route("/v1/clusters/{name}/unfence", post(clusters::unfence))
         .route("/v1/events", get(clusters::events))
+        .route("/v1/runbooks", get(runbooks::list))
+        .route(
+            "/v1/runbooks/{name}",
+            get(runbooks::show)
+                .put(runbooks::put)
+                .delete(runbooks::delete),
+        )
         .route("/v1/kv", get(handlers::kv_list))
         .route(
             "/v1/kv/{*key}",

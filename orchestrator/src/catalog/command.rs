@@ -110,6 +110,19 @@ pub enum Op {
         /// The cluster.
         cluster: String,
     },
+    /// Store (or replace) a runbook. The API lints it first; `apply` stores it with its
+    /// content digest and keeps every version, so runs stay pinned to theirs.
+    PutRunbook {
+        /// Runbook name (its `metadata.name`).
+        name: String,
+        /// The YAML, byte for byte.
+        yaml: String,
+    },
+    /// Remove a runbook (its versions stay for the runs pinned to them).
+    DeleteRunbook {
+        /// Runbook name.
+        name: String,
+    },
 }
 
 /// What applying a command produced.

@@ -16,4 +16,4 @@ pub use command::{COMMAND_VERSION, Command, Op, Response};
 pub use health::{
     ClusterHealth, Failover, HealthPolicy, HealthState, Observation, Verdict, VerdictEvent, Vote,
 };
-pub use state::{AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, RegisteredCluster};
+pub use state::{AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, RegisteredCluster, StoredRunbook};

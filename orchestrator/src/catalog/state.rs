@@ -45,6 +45,19 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+/// A stored runbook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRunbook {
+    /// Its name.
+    pub name: String,
+    /// `sha256:<hex>` of its YAML.
+    pub digest: String,
+    /// Leader time of the last change.
+    pub updated_at_ms: u64,
+    /// Who changed it.
+    pub updated_by: String,
+}
+
 /// A key/value entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KvEntry {
@@ -76,6 +89,12 @@ pub struct Catalog {
     /// Cluster health: policy, votes, verdicts.
     #[serde(default)]
     pub health: HealthState,
+    /// Runbooks by name (current version).
+    #[serde(default)]
+    pub runbooks: BTreeMap<String, StoredRunbook>,
+    /// Every runbook version ever stored, by digest (runs are pinned to one).
+    #[serde(default)]
+    pub runbook_versions: BTreeMap<String, String>,
 }
 
 impl Default for Catalog {
@@ -89,6 +108,8 @@ impl Default for Catalog {
             clock_ms: 0,
             last_index: 0,
             health: HealthState::default(),
+            runbooks: BTreeMap::new(),
+            runbook_versions: BTreeMap::new(),
         }
     }
 }
@@ -222,6 +243,33 @@ impl Catalog {
                 self.audit_verdicts(index, &cmd.actor, events);
                 Response::Applied { index }
             }
+            Op::PutRunbook { name, yaml } => {
+                let digest = lifeboat_runbooks::runbook_digest(&yaml);
+                let unchanged = self.runbooks.get(&name).is_some_and(|r| r.digest == digest);
+                if !unchanged {
+                    let stored = StoredRunbook {
+                        name: name.clone(),
+                        digest: digest.clone(),
+                        updated_at_ms: now,
+                        updated_by: cmd.actor.clone(),
+                    };
+                    self.runbooks.insert(name.clone(), stored);
+                    self.runbook_versions.insert(digest.clone(), yaml);
+                    let details = serde_json::json!({ "digest": digest });
+                    self.audit(index, &cmd.actor, "runbook.stored", &name, details);
+                }
+                Response::Applied { index }
+            }
+            Op::DeleteRunbook { name } => match self.runbooks.remove(&name) {
+                Some(r) => {
+                    let details = serde_json::json!({ "digest": r.digest });
+                    self.audit(index, &cmd.actor, "runbook.deleted", &name, details);
+                    Response::Applied { index }
+                }
+                None => Response::Rejected {
+                    reason: format!("no runbook `{name}`"),
+                },
+            },
             Op::Unfence { cluster } => match self.health.unfence(&cluster, now) {
                 Some(e) => {
                     self.audit_verdicts(index, &cmd.actor, vec![e]);

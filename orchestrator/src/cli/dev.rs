@@ -24,6 +24,21 @@ use crate::dev::{NodeConfigSpec, PeerSpec, ensure_secret, render_node_config};
 const CLUSTER_NAMES: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 /// Orchestrator nodes in a dev fleet.
 const NODES: u64 = 3;
+/// The example runbooks every dev fleet starts with (embedded in the binary).
+const EXAMPLE_RUNBOOKS: [(&str, &str); 3] = [
+    (
+        "failover.yaml",
+        include_str!("../../../runbooks/examples/failover.yaml"),
+    ),
+    (
+        "drill.yaml",
+        include_str!("../../../runbooks/examples/drill.yaml"),
+    ),
+    (
+        "failback.yaml",
+        include_str!("../../../runbooks/examples/failback.yaml"),
+    ),
+];
 
 /// Arguments of `lifeboat dev`.
 #[derive(Debug, Clone, Args)]
@@ -143,6 +158,7 @@ async fn start_fleet(
         "store": format!("file://{}", store.display()),
     });
     std::fs::write(dir.join("dev.json"), serde_json::to_string_pretty(&dev)?)?;
+    load_example_runbooks(&peers[0].api, &admin_token).await?;
     print_welcome(dir, &peers[0].api, clusters.len());
     Ok(())
 }
@@ -243,6 +259,27 @@ fn build_kubesim_under_cargo() {
     if let Err(e) = status {
         eprintln!("could not run cargo to build lifeboat-kubesim: {e}");
     }
+}
+
+/// Store the example runbooks (idempotent: an unchanged runbook is not rewritten).
+async fn load_example_runbooks(api: &str, token: &str) -> anyhow::Result<()> {
+    let client = crate::client::ApiClient::new(api, Some(token.to_string()));
+    for (file, yaml) in EXAMPLE_RUNBOOKS {
+        let report = lifeboat_runbooks::parse_and_lint(file, yaml, &lifeboat_runbooks::NoPlugins);
+        let name = report
+            .runbook
+            .map(|r| r.metadata.name)
+            .context("example runbook does not parse")?;
+        client
+            .put_raw(
+                &format!("/v1/runbooks/{name}"),
+                "application/yaml",
+                yaml.to_string(),
+            )
+            .await
+            .with_context(|| format!("loading example runbook {file}"))?;
+    }
+    Ok(())
 }
 
 fn spawn(exe: &Path, args: &[&str], log: &Path) -> anyhow::Result<Child> {

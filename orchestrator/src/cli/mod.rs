@@ -2,6 +2,7 @@
 
 mod cluster;
 mod dev;
+mod runbook;
 mod status;
 
 use std::path::PathBuf;
@@ -91,6 +92,29 @@ pub enum RunbookCommand {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Lint, then store runbooks in the catalog (admin).
+    Apply {
+        /// Runbook YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List stored runbooks.
+    List {
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show a stored runbook (its YAML with `-o text`).
+    Show {
+        /// Runbook name.
+        name: String,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 /// Run the parsed command; returns the process exit code.
@@ -129,6 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 &mut out,
             ))
         }
+        Command::Runbook(cmd) => runbook::run(cmd).await,
     }
 }
 
