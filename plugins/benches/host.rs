@@ -1,4 +1,4 @@
-//! Plugin host benchmarks (prints a table; figures go to plugins/BENCHMARKS.md).
+//! Plugin host benchmarks (prints a table; figures go to the root BENCHMARKS.md).
 //!
 //! `cargo bench -p lifeboat-plugins --bench host`
 //! Compile time per example, load from the disk cache, instantiate from a cached
