@@ -32,10 +32,14 @@ pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
             led_term = Some(term);
             info!(node_id = node.cfg.node_id, term, "became leader");
             on_elected(&node, term).await;
+            crate::snapshots::on_elected(&node).await;
         }
         tokio::select! {
             changed = metrics.changed() => if changed.is_err() { return },
-            _ = ticker.tick(), if is_leader => tick(&node).await,
+            _ = ticker.tick(), if is_leader => {
+                tick(&node).await;
+                crate::snapshots::fire_schedules(&node).await;
+            }
             // The guard `wait_for` returns is not Send: drop it inside the branch.
             () = async { let _ = stop.wait_for(|s| *s).await; } => return,
         }

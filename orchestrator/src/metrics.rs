@@ -57,6 +57,19 @@ pub struct Metrics {
     probe_latency: Family<ClusterLabels, Histogram, fn() -> Histogram>,
     verdicts: Family<VerdictLabels, Gauge>,
     detection: Family<ClusterLabels, Gauge<f64, AtomicU64>>,
+    captures: Family<OutcomeLabels, Counter>,
+    capture_seconds: Family<ClusterLabels, Histogram, fn() -> Histogram>,
+    capture_objects: Family<ClusterLabels, Gauge>,
+    capture_bytes: Family<ClusterLabels, Counter>,
+    restores: Family<OutcomeLabels, Counter>,
+    restore_seconds: Family<ClusterLabels, Histogram, fn() -> Histogram>,
+    last_success: Family<ClusterLabels, Gauge<f64, AtomicU64>>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    cluster: String,
+    outcome: String,
 }
 
 #[derive(Default)]
@@ -167,6 +180,50 @@ impl Metrics {
             "From the first counted unhealthy vote to Lost, at the last loss",
             detection.clone(),
         );
+        let captures = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "snapshots",
+            "Snapshot captures run by this node, by outcome",
+            captures.clone(),
+        );
+        let capture_seconds: Family<ClusterLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "snapshot_duration_seconds",
+            "Capture duration",
+            capture_seconds.clone(),
+        );
+        let capture_objects = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "snapshot_objects",
+            "Objects in the last snapshot",
+            capture_objects.clone(),
+        );
+        let capture_bytes = Family::<ClusterLabels, Counter>::default();
+        registry.register(
+            "snapshot_bytes_written",
+            "Bytes uploaded by captures",
+            capture_bytes.clone(),
+        );
+        let restores = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "restores",
+            "Restores run by this node, by outcome",
+            restores.clone(),
+        );
+        let restore_seconds: Family<ClusterLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "restore_duration_seconds",
+            "Restore duration",
+            restore_seconds.clone(),
+        );
+        let last_success = Family::<ClusterLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "snapshot_last_success_timestamp_seconds",
+            "Completion time of the newest snapshot per cluster (from the catalog)",
+            last_success.clone(),
+        );
         Self {
             registry,
             requests,
@@ -176,6 +233,13 @@ impl Metrics {
             probe_latency,
             verdicts,
             detection,
+            captures,
+            capture_seconds,
+            capture_objects,
+            capture_bytes,
+            restores,
+            restore_seconds,
+            last_success,
         }
     }
 
@@ -213,6 +277,62 @@ impl Metrics {
         self.probe_latency
             .get_or_create(&c)
             .observe(took.as_secs_f64());
+    }
+
+    /// Record a finished capture.
+    pub fn observe_capture(
+        &self,
+        cluster: &str,
+        ok: bool,
+        took: Duration,
+        objects: u64,
+        bytes: u64,
+    ) {
+        let outcome = OutcomeLabels {
+            cluster: cluster.to_string(),
+            outcome: if ok { "success" } else { "failure" }.into(),
+        };
+        self.captures.get_or_create(&outcome).inc();
+        let c = ClusterLabels {
+            cluster: cluster.to_string(),
+        };
+        self.capture_seconds
+            .get_or_create(&c)
+            .observe(took.as_secs_f64());
+        if ok {
+            self.capture_objects.get_or_create(&c).set(objects as i64);
+            self.capture_bytes.get_or_create(&c).inc_by(bytes);
+        }
+    }
+
+    /// Record a finished restore.
+    pub fn observe_restore(&self, cluster: &str, ok: bool, took: Duration) {
+        let outcome = OutcomeLabels {
+            cluster: cluster.to_string(),
+            outcome: if ok { "success" } else { "failure" }.into(),
+        };
+        self.restores.get_or_create(&outcome).inc();
+        let c = ClusterLabels {
+            cluster: cluster.to_string(),
+        };
+        self.restore_seconds
+            .get_or_create(&c)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Set the last-success gauges from the catalog's snapshots.
+    pub fn set_snapshots(&self, s: &crate::catalog::SnapshotState) {
+        let mut newest: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for snap in s.snapshots.values() {
+            let t = newest.entry(snap.cluster.as_str()).or_default();
+            *t = (*t).max(snap.completed_at_ms);
+        }
+        for (cluster, ms) in newest {
+            let c = ClusterLabels {
+                cluster: cluster.to_string(),
+            };
+            self.last_success.get_or_create(&c).set(ms as f64 / 1000.0);
+        }
     }
 
     /// Set the verdict gauges from the catalog's health state.

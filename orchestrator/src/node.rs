@@ -38,6 +38,8 @@ pub struct Node {
     pub metrics: Metrics,
     /// Client used to forward requests to the leader.
     pub http: reqwest::Client,
+    /// The snapshot store, schedules and running jobs.
+    pub snapshots: crate::snapshots::SnapshotService,
     /// When it started.
     pub started: Instant,
 }
@@ -161,7 +163,13 @@ pub async fn serve(
         .timeout(Duration::from_millis(cfg.api.forward_timeout_ms))
         .build()
         .context("cannot build the HTTP client")?;
+    let snapshots = crate::snapshots::SnapshotService::new(&cfg).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: check store.url, store.options and the snapshots section of the config"
+        )
+    })?;
     let node = Arc::new(Node {
+        snapshots,
         metrics: Metrics::new(),
         raft,
         http,

@@ -12,6 +12,10 @@
 //! | `GET /v1/clusters[/{name}]` | viewer | verdicts, votes with age, probe latencies |
 //! | `POST /v1/clusters/{name}/fence\|unfence` | operator | fence / release by hand |
 //! | `GET /v1/events?after=SEQ` | viewer | verdict changes, Server-Sent Events |
+//! | `GET /v1/snapshots[?cluster=]`, `GET /v1/snapshots/{id}` | viewer | snapshots; captures with progress |
+//! | `POST /v1/snapshots {cluster}`, `DELETE /v1/snapshots/{id}` | operator | capture (202) / delete |
+//! | `POST /v1/restores {snapshot, target_cluster, namespace_map, policy, dry_run}` | operator | restore (202) |
+//! | `GET /v1/restores/{id}[?report=true]` | viewer | state, counts, failures, RPO; the full plan/diff |
 //! | `GET /v1/runbooks[/{name}]` | viewer | stored runbooks (the YAML and its digest) |
 //! | `PUT\|DELETE /v1/runbooks/{name}` | admin | store after linting (422 with diagnostics) |
 //! | `POST /internal/v1/propose` | cluster secret | a node's own health votes, via the leader |
@@ -30,6 +34,7 @@ mod handlers;
 mod internal;
 mod probes;
 mod runbooks;
+mod snapshots;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,6 +63,13 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/clusters/{name}/fence", post(clusters::fence))
         .route("/v1/clusters/{name}/unfence", post(clusters::unfence))
         .route("/v1/events", get(clusters::events))
+        .route("/v1/snapshots", get(snapshots::list).post(snapshots::take))
+        .route(
+            "/v1/snapshots/{id}",
+            get(snapshots::show).delete(snapshots::delete),
+        )
+        .route("/v1/restores", post(snapshots::restore))
+        .route("/v1/restores/{id}", get(snapshots::show_restore))
         .route("/v1/runbooks", get(runbooks::list))
         .route(
             "/v1/runbooks/{name}",

@@ -37,7 +37,10 @@ pub async fn readyz(State(node): State<Arc<Node>>) -> Response {
 
 /// Prometheus text exposition.
 pub async fn metrics(State(node): State<Arc<Node>>) -> Response {
-    node.raft.read_local(|c| node.metrics.set_health(&c.health));
+    node.raft.read_local(|c| {
+        node.metrics.set_health(&c.health);
+        node.metrics.set_snapshots(&c.snapshots);
+    });
     let text = node.metrics.render(&node.raft.status(), node.cfg.node_id);
     let ctype = crate::metrics::CONTENT_TYPE;
     ([(header::CONTENT_TYPE, ctype)], text).into_response()

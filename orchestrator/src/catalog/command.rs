@@ -4,6 +4,8 @@
 //! `Rejected` response) a command of a version newer than it understands, so a mixed-
 //! version group never applies half-understood entries.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The newest command format this build writes and understands.
@@ -122,6 +124,54 @@ pub enum Op {
     DeleteRunbook {
         /// Runbook name.
         name: String,
+    },
+    /// A capture starts on `record.node`. With a firing key, refused if that firing was
+    /// already captured (schedules fire at most once across leader changes).
+    CaptureStarted {
+        /// The new record (state `running`).
+        record: super::CaptureRecord,
+        /// The schedule and nominal fire time (ms), for a scheduled capture.
+        #[serde(default)]
+        schedule: Option<(String, u64)>,
+    },
+    /// A capture finished: its snapshot becomes visible.
+    CaptureSucceeded {
+        /// Capture id.
+        capture_id: String,
+        /// The snapshot.
+        snapshot: super::SnapshotRecord,
+    },
+    /// A capture failed (or was interrupted): nothing becomes visible.
+    CaptureFailed {
+        /// Capture id.
+        capture_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A snapshot was deleted (by hand or by retention).
+    SnapshotDeleted {
+        /// Snapshot id.
+        id: String,
+        /// Why (`manual`, `retention`).
+        reason: String,
+    },
+    /// A restore starts.
+    RestoreStarted {
+        /// The new record (state `running`).
+        record: super::RestoreRecord,
+    },
+    /// A restore finished (or failed, or was interrupted).
+    RestoreFinished {
+        /// Restore id.
+        id: String,
+        /// Final state.
+        state: super::JobState,
+        /// Objects by outcome.
+        counts: BTreeMap<String, u64>,
+        /// Failed objects.
+        failures: Vec<super::ObjectFailure>,
+        /// Full report location.
+        report_key: Option<String>,
     },
 }
 

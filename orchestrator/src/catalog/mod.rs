@@ -10,10 +10,14 @@
 
 mod command;
 pub mod health;
+pub mod snapshots;
 mod state;
 
 pub use command::{COMMAND_VERSION, Command, Op, Response};
 pub use health::{
     ClusterHealth, Failover, HealthPolicy, HealthState, Observation, Verdict, VerdictEvent, Vote,
+};
+pub use snapshots::{
+    CaptureRecord, JobState, ObjectFailure, RestoreRecord, SnapshotRecord, SnapshotState,
 };
 pub use state::{AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, RegisteredCluster, StoredRunbook};

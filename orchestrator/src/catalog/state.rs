@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{COMMAND_VERSION, Command, Op, Response};
 use super::health::{HealthState, VerdictEvent};
+use super::snapshots::{JobState, SnapshotState};
 
 /// Format version of the serialised catalog (Raft snapshots).
 pub const CATALOG_FORMAT: u32 = 1;
@@ -95,6 +96,9 @@ pub struct Catalog {
     /// Every runbook version ever stored, by digest (runs are pinned to one).
     #[serde(default)]
     pub runbook_versions: BTreeMap<String, String>,
+    /// Snapshots, captures, restores, schedule firings.
+    #[serde(default)]
+    pub snapshots: SnapshotState,
 }
 
 impl Default for Catalog {
@@ -110,6 +114,7 @@ impl Default for Catalog {
             health: HealthState::default(),
             runbooks: BTreeMap::new(),
             runbook_versions: BTreeMap::new(),
+            snapshots: SnapshotState::default(),
         }
     }
 }
@@ -260,6 +265,16 @@ impl Catalog {
                 }
                 Response::Applied { index }
             }
+            Op::CaptureStarted { .. }
+            | Op::CaptureSucceeded { .. }
+            | Op::CaptureFailed { .. }
+            | Op::SnapshotDeleted { .. }
+            | Op::RestoreStarted { .. }
+            | Op::RestoreFinished { .. } => {
+                let r = self.apply_snapshot_op(index, now, &cmd.actor, cmd.op);
+                self.snapshots.trim();
+                r
+            }
             Op::DeleteRunbook { name } => match self.runbooks.remove(&name) {
                 Some(r) => {
                     let details = serde_json::json!({ "digest": r.digest });
@@ -280,6 +295,132 @@ impl Catalog {
                 },
             },
         }
+    }
+
+    fn apply_snapshot_op(&mut self, index: u64, now: u64, actor: &str, op: Op) -> Response {
+        let reject = |reason: String| Response::Rejected { reason };
+        let s = &mut self.snapshots;
+        let (action, target, details) = match op {
+            Op::CaptureStarted {
+                mut record,
+                schedule,
+            } => {
+                if !self.clusters.contains_key(&record.cluster) {
+                    return reject(format!("cluster `{}` is not registered", record.cluster));
+                }
+                if let Some(key) = &record.firing_key
+                    && !s.fire(key)
+                {
+                    return reject(format!("firing {key} was already captured"));
+                }
+                if let Some((id, nominal)) = schedule {
+                    let last = s.schedule_last_fired.entry(id).or_insert(0);
+                    *last = (*last).max(nominal);
+                }
+                record.started_at_ms = now;
+                record.state = JobState::Running;
+                let details =
+                    serde_json::json!({ "capture": record.id, "trigger": record.trigger });
+                let cluster = record.cluster.clone();
+                s.captures.insert(record.id.clone(), record);
+                ("snapshot.capture_started", cluster, details)
+            }
+            Op::CaptureSucceeded {
+                capture_id,
+                snapshot,
+            } => {
+                let Some(c) = s
+                    .captures
+                    .get_mut(&capture_id)
+                    .filter(|c| c.state == JobState::Running)
+                else {
+                    return reject(format!("capture `{capture_id}` is not running"));
+                };
+                c.state = JobState::Succeeded;
+                c.finished_at_ms = Some(now);
+                c.snapshot_id = Some(snapshot.id.clone());
+                let details = serde_json::json!({
+                    "snapshot": snapshot.id, "objects": snapshot.object_count,
+                    "bytes_uploaded": snapshot.bytes_uploaded,
+                });
+                let cluster = snapshot.cluster.clone();
+                s.snapshots.insert(snapshot.id.clone(), snapshot);
+                ("snapshot.created", cluster, details)
+            }
+            Op::CaptureFailed { capture_id, reason } => {
+                let Some(c) = s
+                    .captures
+                    .get_mut(&capture_id)
+                    .filter(|c| c.state == JobState::Running)
+                else {
+                    return reject(format!("capture `{capture_id}` is not running"));
+                };
+                c.state = JobState::Failed {
+                    reason: reason.clone(),
+                };
+                c.finished_at_ms = Some(now);
+                let details = serde_json::json!({ "capture": capture_id, "reason": reason });
+                ("snapshot.capture_failed", c.cluster.clone(), details)
+            }
+            Op::SnapshotDeleted { id, reason } => match s.snapshots.remove(&id) {
+                Some(snap) => (
+                    "snapshot.deleted",
+                    snap.cluster,
+                    serde_json::json!({ "snapshot": id, "reason": reason }),
+                ),
+                None => return reject(format!("no snapshot `{id}`")),
+            },
+            Op::RestoreStarted { mut record } => {
+                let Some(snap) = s.snapshots.get(&record.snapshot) else {
+                    return reject(format!("no snapshot `{}`", record.snapshot));
+                };
+                if !self.clusters.contains_key(&record.target_cluster) {
+                    return reject(format!(
+                        "cluster `{}` is not registered",
+                        record.target_cluster
+                    ));
+                }
+                record.rpo_ms = Some(now.saturating_sub(snap.completed_at_ms));
+                record.started_at_ms = now;
+                record.state = JobState::Running;
+                let details = serde_json::json!({
+                    "restore": record.id, "snapshot": record.snapshot, "dry_run": record.dry_run,
+                });
+                let target = record.target_cluster.clone();
+                s.restores.insert(record.id.clone(), record);
+                ("snapshot.restore_started", target, details)
+            }
+            Op::RestoreFinished {
+                id,
+                state,
+                counts,
+                failures,
+                report_key,
+            } => {
+                let Some(r) = s
+                    .restores
+                    .get_mut(&id)
+                    .filter(|r| r.state == JobState::Running)
+                else {
+                    return reject(format!("restore `{id}` is not running"));
+                };
+                r.state = state;
+                r.finished_at_ms = Some(now);
+                r.counts = counts;
+                r.failures = failures;
+                r.report_key = report_key;
+                let details =
+                    serde_json::json!({ "restore": id, "state": r.state, "counts": r.counts });
+                (
+                    "snapshot.restore_finished",
+                    r.target_cluster.clone(),
+                    details,
+                )
+            }
+            _ => unreachable!("only snapshot ops are routed here"),
+        };
+        self.audit(index, actor, action, &target, details);
+        Response::Applied { index }
     }
 
     /// One audit entry per verdict change, listing the votes behind it.

@@ -3,6 +3,7 @@
 mod cluster;
 mod dev;
 mod runbook;
+mod snapshot;
 mod status;
 
 use std::path::PathBuf;
@@ -33,13 +34,24 @@ pub enum Output {
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// API base URL of any node.
-    #[arg(long, env = "LIFEBOAT_SERVER", default_value = "http://127.0.0.1:7101")]
+    #[arg(
+        long,
+        env = "LIFEBOAT_SERVER",
+        default_value = "http://127.0.0.1:7101",
+        global = true
+    )]
     pub server: String,
     /// Bearer token (viewer role is enough for reads).
-    #[arg(long, env = "LIFEBOAT_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "LIFEBOAT_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub output: Output,
 }
 
@@ -65,6 +77,15 @@ pub enum Command {
     /// Work with runbooks.
     #[command(subcommand)]
     Runbook(RunbookCommand),
+    /// Snapshots: list, take, show, restore (with --dry-run), delete.
+    Snapshot {
+        /// What to do.
+        #[command(subcommand)]
+        command: snapshot::SnapshotCommand,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Cluster verdicts, votes and fencing.
     Cluster {
         /// What to do.
@@ -139,6 +160,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(args) => status::run(args).await,
         Command::Dev(args) => dev::run(args).await,
         Command::Cluster { command, server } => cluster::run(command, server).await,
+        Command::Snapshot { command, server } => snapshot::run(command, server).await,
         Command::Runbook(RunbookCommand::Lint {
             files,
             output,

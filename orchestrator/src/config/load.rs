@@ -75,6 +75,12 @@ pub struct LoadedConfig {
     pub api: ApiTuning,
     /// Health probing and judging.
     pub health: super::HealthSettings,
+    /// Object store options.
+    pub store_options: std::collections::BTreeMap<String, String>,
+    /// Snapshot schedules and retention.
+    pub snapshots: super::SnapshotsConfig,
+    /// Encryption key path (resolved), if configured by file.
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 /// Load, validate and resolve the config at `path`.
@@ -137,6 +143,13 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigErrors> {
         raft: cfg.raft.clone(),
         api: cfg.api.clone(),
         health: cfg.health_settings(path)?,
+        store_options: cfg.store.options.clone(),
+        encryption_key_file: cfg
+            .snapshots
+            .encryption_key_file
+            .as_ref()
+            .map(|f| base.join(&f.value)),
+        snapshots: cfg.snapshots.clone(),
     })
 }
 

@@ -37,6 +37,64 @@ pub struct Config {
     /// Cluster health probing and the quorum that judges it.
     #[serde(default)]
     pub health: HealthTuning,
+    /// Snapshot schedules, retention and encryption.
+    #[serde(default)]
+    pub snapshots: SnapshotsConfig,
+}
+
+/// `snapshots:`: schedules, retention, encryption.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotsConfig {
+    /// Client-side encryption key file (mode 0600; 32 bytes, hex or base64).
+    #[serde(default)]
+    pub encryption_key_file: Option<Spanned<PathBuf>>,
+    /// Environment variable holding the encryption key instead.
+    #[serde(default)]
+    pub encryption_key_env: Option<String>,
+    /// Cron schedules (seconds field first), fired by the leader only.
+    #[serde(default)]
+    pub schedules: Vec<ScheduleConfig>,
+    /// What to keep; the rest is deleted after each capture of that cluster.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Unreferenced packs younger than this are never collected (protects captures in
+    /// flight); default 1h.
+    #[serde(default)]
+    pub gc_grace: Option<String>,
+}
+
+/// One snapshot schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// The cluster to capture.
+    pub cluster: Spanned<String>,
+    /// Cron expression with a seconds field, e.g. `0 */15 * * * *`.
+    pub cron: Spanned<String>,
+    /// IANA timezone for the expression (default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// After downtime: `skip` missed firings (default) or `run-once`.
+    #[serde(default)]
+    pub missed: Option<String>,
+    /// Random delay up to this, deterministic per firing (e.g. `30s`).
+    #[serde(default)]
+    pub jitter: Option<String>,
+}
+
+/// Retention counts; unset means unlimited for that rule, all unset keeps everything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Keep the newest N.
+    pub keep_last: Option<usize>,
+    /// Keep the newest per hour, for N hours.
+    pub hourly: Option<usize>,
+    /// Keep the newest per day, for N days.
+    pub daily: Option<usize>,
+    /// Keep the newest per week, for N weeks.
+    pub weekly: Option<usize>,
 }
 
 /// `node:`: identity and data directory.
@@ -128,6 +186,10 @@ pub struct ClusterConfig {
 pub struct StoreConfig {
     /// `file:///path`, `memory://`, `s3://bucket/prefix`, `gs://...` or `az://...`.
     pub url: Spanned<String>,
+    /// object_store options (e.g. `aws_endpoint`, `aws_region`, `aws_allow_http`).
+    /// Credentials come from the environment (`AWS_ACCESS_KEY_ID`, ...), never from here.
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 /// `raft:`: timing and compaction. Every field has a default.

@@ -41,6 +41,7 @@ impl Config {
         if let Err(errors) = self.health_settings(file) {
             p.errors.extend(errors.0);
         }
+        self.check_snapshots(&mut p);
         if p.errors.is_empty() {
             Ok(())
         } else {
@@ -218,6 +219,50 @@ impl Config {
             let fix =
                 "use file:///path, memory://, s3://bucket/prefix, gs://bucket or az://container";
             p.add(Some(url), "store.url".into(), msg, fix);
+        }
+    }
+
+    fn check_snapshots(&self, p: &mut Problems<'_>) {
+        let known: BTreeSet<&str> = self
+            .clusters
+            .iter()
+            .map(|c| c.name.value.as_str())
+            .collect();
+        for (i, s) in self.snapshots.schedules.iter().enumerate() {
+            if !known.contains(s.cluster.value.as_str()) {
+                let msg = format!("schedule for unknown cluster `{}`", s.cluster.value);
+                let fix = "name a cluster listed under clusters:";
+                p.add(
+                    Some(&s.cluster),
+                    format!("snapshots.schedules[{i}].cluster"),
+                    msg,
+                    fix,
+                );
+            }
+            if let Err(e) = crate::snapshots::schedule_spec(i, s).and_then(|spec| {
+                lifeboat_snapshot::schedule::Schedule::parse(&spec).map_err(|e| e.to_string())
+            }) {
+                let fix =
+                    "six fields with seconds first, e.g. \"0 */15 * * * *\"; missed: skip|run-once";
+                p.add(Some(&s.cron), format!("snapshots.schedules[{i}]"), e, fix);
+            }
+        }
+        if self.snapshots.encryption_key_file.is_some()
+            && self.snapshots.encryption_key_env.is_some()
+        {
+            let msg = "both encryption_key_file and encryption_key_env are set".into();
+            p.add::<()>(None, "snapshots".into(), msg, "keep one of them");
+        }
+        if let Some(g) = &self.snapshots.gc_grace
+            && humantime::parse_duration(g).is_err()
+        {
+            let msg = format!("`{g}` is not a duration");
+            p.add::<()>(
+                None,
+                "snapshots.gc_grace".into(),
+                msg,
+                "write it like 1h or 30m",
+            );
         }
     }
 

@@ -9,8 +9,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
-
 use crate::catalog::Observation;
 
 /// The outcome of one probe.
@@ -55,21 +53,12 @@ impl ClusterProbe {
         if let Some(c) = &self.client {
             return Ok(c.clone());
         }
-        let where_ = self.kubeconfig.display();
-        let kc = Kubeconfig::read_from(&self.kubeconfig)
-            .map_err(|e| format!("kubeconfig {where_}: {e}"))?;
-        let opts = KubeConfigOptions {
-            context: self.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        let mut config = kube::Config::from_custom_kubeconfig(kc, &opts)
-            .await
-            .map_err(|e| format!("kubeconfig {where_} (context {:?}): {e}", self.context))?;
-        config.connect_timeout = Some(self.timeout);
-        config.read_timeout = Some(self.timeout);
-        config.write_timeout = Some(self.timeout);
-        let client = kube::Client::try_from(config)
-            .map_err(|e| format!("kube client from {where_}: {e}"))?;
+        let client = crate::kubeclient::client_for(
+            &self.kubeconfig,
+            self.context.as_deref(),
+            Some(self.timeout),
+        )
+        .await?;
         self.client = Some(client.clone());
         Ok(client)
     }
