@@ -398,6 +398,29 @@ impl Fleet {
             .expect("no such simulated cluster")
     }
 
+    /// Cluster `name`'s API base URL (direct, not through any proxy).
+    pub fn cluster_server(&self, name: &str) -> &str {
+        &self.cluster(name).server
+    }
+
+    /// Set any of kubesim's faults (`{"error_rate": 1.0, "error_code": 500}`...).
+    pub async fn cluster_faults(&self, name: &str, faults: Value) -> anyhow::Result<()> {
+        let url = format!("{}/faults", self.cluster(name).admin);
+        let r = self
+            .http
+            .put(url)
+            .bearer_auth(&self.kubesim_admin_token)
+            .json(&faults)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().is_success(),
+            "kubesim faults {faults}: {}",
+            r.status()
+        );
+        Ok(())
+    }
+
     /// Switch a simulated cluster's fault: `down` (refuses connections), `hang`
     /// (accepts, never answers), or `healthy`.
     pub async fn cluster_fault(&self, name: &str, mode: &str) -> anyhow::Result<()> {

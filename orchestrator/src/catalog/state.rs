@@ -319,8 +319,9 @@ impl Catalog {
                 }
                 record.started_at_ms = now;
                 record.state = JobState::Running;
-                let details =
-                    serde_json::json!({ "capture": record.id, "trigger": record.trigger });
+                let details = serde_json::json!({
+                    "capture": record.id, "trigger": record.trigger, "firing": record.firing_key,
+                });
                 let cluster = record.cluster.clone();
                 s.captures.insert(record.id.clone(), record);
                 ("snapshot.capture_started", cluster, details)
@@ -561,6 +562,43 @@ mod tests {
         assert_eq!(c.audit.len(), AUDIT_CAPACITY);
         assert_eq!(c.audit.front().unwrap().seq, 6);
         assert_eq!(c.audit_after(AUDIT_CAPACITY as u64, 100).len(), 5);
+    }
+
+    #[test]
+    fn a_schedule_firing_is_captured_at_most_once() {
+        use crate::catalog::{CaptureRecord, JobState};
+        let mut c = Catalog::default();
+        let reg = Op::RegisterCluster {
+            name: "a".into(),
+            context: None,
+        };
+        c.apply_command(1, cmd(1, reg));
+        let start = |id: &str| Op::CaptureStarted {
+            record: CaptureRecord {
+                id: id.into(),
+                cluster: "a".into(),
+                trigger: "schedule:a#0".into(),
+                firing_key: Some("a#0@2026-11-26T08:00:00Z".into()),
+                node: 1,
+                by: "x".into(),
+                started_at_ms: 0,
+                finished_at_ms: None,
+                state: JobState::Running,
+                snapshot_id: None,
+            },
+            schedule: Some(("a#0".into(), 5)),
+        };
+        assert!(matches!(
+            c.apply_command(2, cmd(2, start("cap-1"))),
+            Response::Applied { .. }
+        ));
+        // The next leader fires the same firing again: refused, nothing recorded.
+        assert!(matches!(
+            c.apply_command(3, cmd(3, start("cap-2"))),
+            Response::Rejected { .. }
+        ));
+        assert_eq!(c.snapshots.captures.len(), 1);
+        assert_eq!(c.snapshots.schedule_last_fired["a#0"], 5);
     }
 
     #[test]
