@@ -303,7 +303,12 @@ pub struct PluginSchema {
     pub mutating: bool,
     /// Must a drill skip or simulate it?
     pub production_only: bool,
+    /// The capabilities it asks for (`log`, `http`, `kube`, `kv`, `clock`).
+    pub capabilities: Vec<String>,
 }
+
+/// The capabilities a plugin step can be granted.
+pub const CAPABILITIES: [&str; 5] = ["log", "http", "kube", "kv", "clock"];
 
 /// Looks up registered plugins' schemas (the orchestrator implements it over its catalog).
 pub trait PluginSchemas {

@@ -295,6 +295,12 @@ pub struct Step {
     /// Named outputs: templates over `result` (what the step returned).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
+    /// Plugin steps only: the capabilities granted to the plugin, by name (`log`, `http`,
+    /// `kube`, `kv`, `clock`), each with its settings (e.g. `http: {allowHosts: [..]}`,
+    /// `kube: {clusters: [..], namespaces: [..], verbs: [..]}`, `log: true`). Anything not
+    /// granted is denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<BTreeMap<String, Value>>,
 }
 
 /// A `when` condition: a literal bool or an expression (`{{ }}` optional).

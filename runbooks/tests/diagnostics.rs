@@ -370,10 +370,60 @@ fn rb062_plugin_schema_from_lookup() {
             input_schema: json!({"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}),
             mutating: false,
             production_only: false,
+            capabilities: Vec::new(),
         })
     };
     let r = parse_and_lint("t.yaml", &src, &lookup);
     expect_in(&r, &src, "RB062", 9, 20);
+}
+
+fn dns_lookup(name: &str, d: &str) -> Option<PluginSchema> {
+    (name == "dns" && d.starts_with("sha256:")).then(|| PluginSchema {
+        input_schema: json!({"type": "object"}),
+        mutating: false,
+        production_only: false,
+        capabilities: vec!["http".into(), "log".into()],
+    })
+}
+
+#[test]
+fn rb064_plugin_capability_not_granted() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let src = format!(
+        "{HEAD}  steps:\n    - id: a\n      uses: plugin/dns@{digest}\n      permissions: {{log: true}}\n"
+    );
+    let r = parse_and_lint("t.yaml", &src, &dns_lookup);
+    expect_in(&r, &src, "RB064", 8, 13);
+    assert!(
+        r.diagnostics
+            .iter()
+            .any(|d| d.code == "RB064" && d.message.contains("`http`"))
+    );
+    // Granting it clears the error.
+    let ok = src.replace(
+        "{log: true}",
+        "{log: true, http: {allowHosts: [dns.internal]}}",
+    );
+    let r = parse_and_lint("t.yaml", &ok, &dns_lookup);
+    assert!(!r.has("RB064"), "{:?}", r.diagnostics);
+}
+
+#[test]
+fn rb065_permissions_on_a_builtin_or_unknown_capability() {
+    let body = "  steps:\n    - id: a\n      uses: sleep\n      with: {duration: 1s}\n      permissions: {http: {}}\n";
+    expect(body, "RB065", 10, 7);
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let src = format!(
+        "{HEAD}  steps:\n    - id: a\n      uses: plugin/dns@{digest}\n      permissions: {{log: true, http: {{}}, disk: true}}\n"
+    );
+    let r = parse_and_lint("t.yaml", &src, &dns_lookup);
+    assert!(
+        r.diagnostics
+            .iter()
+            .any(|d| d.code == "RB065" && d.message.contains("`disk`")),
+        "{:?}",
+        r.diagnostics
+    );
 }
 
 #[test]

@@ -1,12 +1,15 @@
 //! Input rules: unknown `uses` (RB060), plugins not pinned by digest (RB061), `with`
 //! blocks failing the step's input schema (RB062), plugins the server does not know
-//! (RB063, warning: their `with` is not checked).
+//! (RB063, warning: their `with` is not checked), capabilities a plugin asks for that the
+//! step does not grant (RB064), `permissions` that cannot apply (RB065: on a built-in
+//! step, or an unknown capability).
 
 use super::{Ctx, Sink};
 use crate::catalogue::{BUILTINS, Uses, resolve_uses, validate};
 use crate::spans::{Path, Seg, Target};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
+    check_permissions(ctx, sink);
     for (_, _, step, path) in ctx.steps() {
         let uses = path.key("uses");
         let schema = match resolve_uses(&step.uses) {
@@ -87,6 +90,54 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
                 target,
             )
             .hint("see the step's inputs in runbooks/README.md (built-in catalogue)");
+        }
+    }
+}
+
+fn check_permissions(ctx: &Ctx<'_>, sink: &mut Sink) {
+    use crate::catalogue::CAPABILITIES;
+    for (_, _, step, path) in ctx.steps() {
+        let granted = step.permissions.as_ref();
+        let plugin = match resolve_uses(&step.uses) {
+            Uses::Plugin { name, digest } => Some(ctx.plugins.schema(name, digest)),
+            _ => None,
+        };
+        if let Some(perms) = granted {
+            let at = path.key("permissions");
+            if plugin.is_none() {
+                sink.error(
+                    "RB065",
+                    &format!(
+                        "`permissions` only apply to plugin steps, not `{}`",
+                        step.uses
+                    ),
+                    &at,
+                    Target::Key,
+                )
+                .hint("remove it: built-in steps run with the orchestrator's own access");
+                continue;
+            }
+            for cap in perms.keys().filter(|k| !CAPABILITIES.contains(&k.as_str())) {
+                sink.error(
+                    "RB065",
+                    &format!("unknown capability `{cap}`"),
+                    &at.key(cap),
+                    Target::Key,
+                )
+                .hint(&format!("grant one of: {}", CAPABILITIES.join(", ")));
+            }
+        }
+        if let Some(Some(schema)) = plugin {
+            for cap in &schema.capabilities {
+                if !granted.is_some_and(|g| g.contains_key(cap)) {
+                    let msg =
+                        format!("the plugin asks for `{cap}`, which this step does not grant");
+                    sink.error("RB064", &msg, &path.key("uses"), Target::Value)
+                        .hint(&format!(
+                            "add `permissions: {{{cap}: ...}}` to the step (see plugins/README.md)"
+                        ));
+                }
+            }
         }
     }
 }
