@@ -98,6 +98,21 @@ impl ApiClient {
             .await
     }
 
+    /// `PUT path` with raw bytes.
+    pub async fn put_bytes(
+        &self,
+        path: &str,
+        ctype: &str,
+        body: Vec<u8>,
+    ) -> Result<Value, ClientError> {
+        let req = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("content-type", ctype)
+            .body(body);
+        self.send(req).await
+    }
+
     /// `PUT path` with a JSON body.
     pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
         self.send(self.http.put(format!("{}{path}", self.base)).json(body))

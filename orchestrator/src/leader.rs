@@ -33,6 +33,7 @@ pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
             info!(node_id = node.cfg.node_id, term, "became leader");
             on_elected(&node, term).await;
             crate::snapshots::on_elected(&node).await;
+            crate::plugins::register_preloaded(&node).await;
         }
         tokio::select! {
             changed = metrics.changed() => if changed.is_err() { return },

@@ -15,5 +15,6 @@ pub mod kubeclient;
 pub mod leader;
 pub mod metrics;
 pub mod node;
+pub mod plugins;
 pub mod prober;
 pub mod snapshots;

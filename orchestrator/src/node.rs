@@ -40,6 +40,8 @@ pub struct Node {
     pub http: reqwest::Client,
     /// The snapshot store, schedules and running jobs.
     pub snapshots: crate::snapshots::SnapshotService,
+    /// The WebAssembly plugin host.
+    pub plugins: crate::plugins::Plugins,
     /// When it started.
     pub started: Instant,
 }
@@ -168,8 +170,16 @@ pub async fn serve(
             "{e}: check store.url, store.options and the snapshots section of the config"
         )
     })?;
+    let plugins = crate::plugins::Plugins::new(&cfg.data_dir).map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(dir) = &cfg.plugins.dir {
+        plugins
+            .preload(dir)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}: check plugins.dir"))?;
+    }
     let node = Arc::new(Node {
         snapshots,
+        plugins,
         metrics: Metrics::new(),
         raft,
         http,

@@ -31,7 +31,12 @@ pub async fn forward_to_leader(
 ) -> Response {
     let already_forwarded = req.headers().contains_key(&FORWARDED);
     let (parts, body) = req.into_parts();
-    let limit = node.cfg.api.max_body_bytes;
+    // Plugin uploads are components of many MiB; every other body stays small.
+    let limit = if parts.uri.path() == super::plugins::PATH {
+        node.cfg.plugins.max_bytes
+    } else {
+        node.cfg.api.max_body_bytes
+    };
     let Ok(bytes) = to_bytes(body, limit).await else {
         return ApiError::PayloadTooLarge(limit).into_response();
     };

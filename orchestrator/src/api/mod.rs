@@ -18,6 +18,7 @@
 //! | `GET /v1/restores/{id}[?report=true]` | viewer | state, counts, failures, RPO; the full plan/diff |
 //! | `GET /v1/runbooks[/{name}]` | viewer | stored runbooks (the YAML and its digest) |
 //! | `PUT\|DELETE /v1/runbooks/{name}` | admin | store after linting (422 with diagnostics) |
+//! | `GET /v1/plugins` · `PUT /v1/plugins` (wasm body) | viewer · admin | registered plugins; register one |
 //! | `POST /internal/v1/propose` | cluster secret | a node's own health votes, via the leader |
 //! | `GET /v1/kv?prefix=P&consistency=local` | viewer | keys and versions under a prefix |
 //! | `GET /v1/kv/{key}` | viewer | test/benchmark namespace (linearizable) |
@@ -32,6 +33,7 @@ mod extract;
 mod forward;
 mod handlers;
 mod internal;
+mod plugins;
 mod probes;
 mod runbooks;
 mod snapshots;
@@ -70,6 +72,12 @@ pub fn router(node: Arc<Node>) -> Router {
         )
         .route("/v1/restores", post(snapshots::restore))
         .route("/v1/restores/{id}", get(snapshots::show_restore))
+        .route(
+            plugins::PATH,
+            get(plugins::list)
+                .put(plugins::put)
+                .layer(DefaultBodyLimit::max(node.cfg.plugins.max_bytes)),
+        )
         .route("/v1/runbooks", get(runbooks::list))
         .route(
             "/v1/runbooks/{name}",

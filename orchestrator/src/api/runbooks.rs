@@ -55,7 +55,9 @@ pub async fn put(
 ) -> Result<Json<Value>, ApiError> {
     let yaml = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::bad_request("the body must be the runbook's YAML, in UTF-8"))?;
-    let report = lifeboat_runbooks::parse_and_lint(&name, &yaml, &lifeboat_runbooks::NoPlugins);
+    let registered = node.read(|c| c.plugins.clone()).await?;
+    let plugins = |n: &str, d: &str| crate::plugins::schema_of(&registered, n, d);
+    let report = lifeboat_runbooks::parse_and_lint(&name, &yaml, &plugins);
     if !report.is_ok() {
         return Err(ApiError::Invalid {
             message: format!("runbook `{name}` has {} error(s)", report.error_count()),

@@ -54,7 +54,7 @@ pub async fn list(
             (snaps, caps)
         })
         .await?;
-    snaps.sort_by(|a, b| b.completed_at_ms.cmp(&a.completed_at_ms));
+    snaps.sort_by_key(|s| std::cmp::Reverse(s.completed_at_ms));
     Ok(Json(json!({ "snapshots": snaps, "captures": captures })))
 }
 

@@ -155,6 +155,11 @@ pub enum Op {
         /// Why (`manual`, `retention`).
         reason: String,
     },
+    /// Register a WebAssembly plugin (its bytes are in the object store under `object_key`).
+    RegisterPlugin {
+        /// The plugin.
+        record: super::PluginRecord,
+    },
     /// A restore starts.
     RestoreStarted {
         /// The new record (state `running`).

@@ -20,4 +20,6 @@ pub use health::{
 pub use snapshots::{
     CaptureRecord, JobState, ObjectFailure, RestoreRecord, SnapshotRecord, SnapshotState,
 };
-pub use state::{AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, RegisteredCluster, StoredRunbook};
+pub use state::{
+    AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, PluginRecord, RegisteredCluster, StoredRunbook,
+};

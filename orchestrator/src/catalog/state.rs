@@ -59,6 +59,29 @@ pub struct StoredRunbook {
     pub updated_by: String,
 }
 
+/// A registered plugin, identified by the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginRecord {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Its name (from `describe()`).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// What `describe()` returned, whole.
+    pub describe: serde_json::Value,
+    /// Capabilities it asks for.
+    pub capabilities: Vec<String>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Object-store key of its bytes.
+    pub object_key: String,
+    /// Leader time of registration.
+    pub registered_at_ms: u64,
+    /// Who registered it.
+    pub registered_by: String,
+}
+
 /// A key/value entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KvEntry {
@@ -99,6 +122,9 @@ pub struct Catalog {
     /// Snapshots, captures, restores, schedule firings.
     #[serde(default)]
     pub snapshots: SnapshotState,
+    /// Registered plugins by digest.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginRecord>,
 }
 
 impl Default for Catalog {
@@ -115,6 +141,7 @@ impl Default for Catalog {
             runbooks: BTreeMap::new(),
             runbook_versions: BTreeMap::new(),
             snapshots: SnapshotState::default(),
+            plugins: BTreeMap::new(),
         }
     }
 }
@@ -274,6 +301,18 @@ impl Catalog {
                 let r = self.apply_snapshot_op(index, now, &cmd.actor, cmd.op);
                 self.snapshots.trim();
                 r
+            }
+            Op::RegisterPlugin { mut record } => {
+                if !self.plugins.contains_key(&record.digest) {
+                    record.registered_at_ms = now;
+                    record.registered_by = cmd.actor.clone();
+                    let details =
+                        serde_json::json!({ "digest": record.digest, "version": record.version });
+                    let name = record.name.clone();
+                    self.plugins.insert(record.digest.clone(), record);
+                    self.audit(index, &cmd.actor, "plugin.registered", &name, details);
+                }
+                Response::Applied { index }
             }
             Op::DeleteRunbook { name } => match self.runbooks.remove(&name) {
                 Some(r) => {

@@ -86,6 +86,15 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// WebAssembly plugins: push, list.
+    Plugin {
+        /// What to do.
+        #[command(subcommand)]
+        command: PluginCommand,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Cluster verdicts, votes and fencing.
     Cluster {
         /// What to do.
@@ -161,6 +170,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Dev(args) => dev::run(args).await,
         Command::Cluster { command, server } => cluster::run(command, server).await,
         Command::Snapshot { command, server } => snapshot::run(command, server).await,
+        Command::Plugin { command, server } => plugin(command, server).await,
         Command::Runbook(RunbookCommand::Lint {
             files,
             output,
@@ -199,4 +209,68 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},
     }
+}
+
+/// `lifeboat plugin ...`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Register a WebAssembly component (admin); prints its `uses:` line.
+    Push {
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+    /// Registered plugins.
+    List,
+}
+
+async fn plugin(cmd: PluginCommand, args: ServerArgs) -> anyhow::Result<i32> {
+    let client = crate::client::ApiClient::new(&args.server, args.token.clone());
+    let answer = match &cmd {
+        PluginCommand::Push { file } => {
+            let bytes = std::fs::read(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            client
+                .put_bytes("/v1/plugins", "application/wasm", bytes)
+                .await
+        }
+        PluginCommand::List => client.get("/v1/plugins").await,
+    };
+    let v = match answer {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    match (args.output, &cmd) {
+        (Output::Json, _) => println!("{}", serde_json::to_string_pretty(&v)?),
+        (Output::Text, PluginCommand::Push { .. }) => {
+            println!(
+                "registered; use it in a runbook step as:\n  uses: {}",
+                v["uses"].as_str().unwrap_or("?")
+            );
+        }
+        (Output::Text, PluginCommand::List) => {
+            println!(
+                "{:<16} {:<8} {:<24} DIGEST",
+                "NAME", "VERSION", "CAPABILITIES"
+            );
+            for p in v["plugins"].as_array().into_iter().flatten() {
+                let caps: Vec<&str> = p["capabilities"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_str())
+                    .collect();
+                println!(
+                    "{:<16} {:<8} {:<24} {}",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["version"].as_str().unwrap_or("?"),
+                    caps.join(","),
+                    p["digest"].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
+    Ok(0)
 }

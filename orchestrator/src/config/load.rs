@@ -81,6 +81,8 @@ pub struct LoadedConfig {
     pub snapshots: super::SnapshotsConfig,
     /// Encryption key path (resolved), if configured by file.
     pub encryption_key_file: Option<PathBuf>,
+    /// Plugin settings (`dir` resolved).
+    pub plugins: super::PluginsConfig,
 }
 
 /// Load, validate and resolve the config at `path`.
@@ -150,6 +152,10 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigErrors> {
             .as_ref()
             .map(|f| base.join(&f.value)),
         snapshots: cfg.snapshots.clone(),
+        plugins: super::PluginsConfig {
+            dir: cfg.plugins.dir.as_ref().map(|d| base.join(d)),
+            max_bytes: cfg.plugins.max_bytes,
+        },
     })
 }
 

@@ -19,7 +19,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use load::{LoadedConfig, Peer, Secret, load, load_str};
 pub use schema::{
     ApiTuning, AuthConfig, ClusterConfig, Config, HealthTuning, ListenConfig, NodeSection,
-    PeerConfig, RaftTuning, RetentionConfig, ScheduleConfig, SnapshotsConfig, StoreConfig,
-    TokenConfig,
+    PeerConfig, PluginsConfig, RaftTuning, RetentionConfig, ScheduleConfig, SnapshotsConfig,
+    StoreConfig, TokenConfig,
 };
 pub use validate::HealthSettings;

@@ -40,6 +40,28 @@ pub struct Config {
     /// Snapshot schedules, retention and encryption.
     #[serde(default)]
     pub snapshots: SnapshotsConfig,
+    /// WebAssembly plugins.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+}
+
+/// `plugins:`: the WebAssembly plugin host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// A directory of `*.wasm` components to load at start and register (leader).
+    pub dir: Option<PathBuf>,
+    /// Largest accepted plugin upload (`PUT /v1/plugins`).
+    pub max_bytes: usize,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            max_bytes: 128 * 1024 * 1024,
+        }
+    }
 }
 
 /// `snapshots:`: schedules, retention, encryption.
