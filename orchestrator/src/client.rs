@@ -71,12 +71,12 @@ impl ApiClient {
             .await
     }
 
-    /// `PUT path` with a raw body of the given content type.
-    pub async fn put_raw(
+    /// `PUT path` with a raw body (YAML, a wasm component...) of the given content type.
+    pub async fn put_body(
         &self,
         path: &str,
         ctype: &str,
-        body: String,
+        body: impl Into<reqwest::Body>,
     ) -> Result<Value, ClientError> {
         let req = self
             .http
@@ -95,27 +95,6 @@ impl ApiClient {
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<Value, ClientError> {
         self.send(self.http.delete(format!("{}{path}", self.base)))
-            .await
-    }
-
-    /// `PUT path` with raw bytes.
-    pub async fn put_bytes(
-        &self,
-        path: &str,
-        ctype: &str,
-        body: Vec<u8>,
-    ) -> Result<Value, ClientError> {
-        let req = self
-            .http
-            .put(format!("{}{path}", self.base))
-            .header("content-type", ctype)
-            .body(body);
-        self.send(req).await
-    }
-
-    /// `PUT path` with a JSON body.
-    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
-        self.send(self.http.put(format!("{}{path}", self.base)).json(body))
             .await
     }
 

@@ -39,12 +39,8 @@ pub async fn run(cmd: ClusterCommand, args: ServerArgs) -> anyhow::Result<i32> {
             client.post(&format!("/v1/clusters/{name}/unfence")).await
         }
     };
-    let v = match answer {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
+    let Some(v) = super::answered(answer) else {
+        return Ok(1);
     };
     match (args.output, &cmd) {
         (Output::Json, _) => println!("{}", serde_json::to_string_pretty(&v)?),

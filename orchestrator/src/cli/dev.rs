@@ -271,7 +271,7 @@ async fn load_example_runbooks(api: &str, token: &str) -> anyhow::Result<()> {
             .map(|r| r.metadata.name)
             .context("example runbook does not parse")?;
         client
-            .put_raw(
+            .put_body(
                 &format!("/v1/runbooks/{name}"),
                 "application/yaml",
                 yaml.to_string(),

@@ -201,6 +201,14 @@ async fn serve(config: PathBuf) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// The API's answer, or `None` after printing the error on stderr (the command then
+/// exits 1).
+pub(crate) fn answered(
+    r: Result<serde_json::Value, crate::client::ClientError>,
+) -> Option<serde_json::Value> {
+    r.map_err(|e| eprintln!("error: {e}")).ok()
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
@@ -230,17 +238,13 @@ async fn plugin(cmd: PluginCommand, args: ServerArgs) -> anyhow::Result<i32> {
             let bytes = std::fs::read(file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             client
-                .put_bytes("/v1/plugins", "application/wasm", bytes)
+                .put_body("/v1/plugins", "application/wasm", bytes)
                 .await
         }
         PluginCommand::List => client.get("/v1/plugins").await,
     };
-    let v = match answer {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
+    let Some(v) = answered(answer) else {
+        return Ok(1);
     };
     match (args.output, &cmd) {
         (Output::Json, _) => println!("{}", serde_json::to_string_pretty(&v)?),

@@ -19,12 +19,8 @@ pub async fn run(cmd: RunbookCommand) -> anyhow::Result<i32> {
         }
         RunbookCommand::List { server } => {
             let client = ApiClient::new(&server.server, server.token.clone());
-            let v = match client.get("/v1/runbooks").await {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(1);
-                }
+            let Some(v) = super::answered(client.get("/v1/runbooks").await) else {
+                return Ok(1);
             };
             if server.output == Output::Json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -76,7 +72,7 @@ async fn apply_one(client: &ApiClient, file: &std::path::Path) -> anyhow::Result
         .map(|r| r.metadata.name.clone())
         .unwrap_or_default();
     match client
-        .put_raw(&format!("/v1/runbooks/{name}"), "application/yaml", yaml)
+        .put_body(&format!("/v1/runbooks/{name}"), "application/yaml", yaml)
         .await
     {
         Ok(v) => {

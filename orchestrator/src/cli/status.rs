@@ -8,12 +8,8 @@ use crate::client::ApiClient;
 /// Print the status; exit 0, or 1 when the API could not answer.
 pub async fn run(args: ServerArgs) -> anyhow::Result<i32> {
     let client = ApiClient::new(&args.server, args.token.clone());
-    let status = match client.get("/v1/status").await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
+    let Some(status) = super::answered(client.get("/v1/status").await) else {
+        return Ok(1);
     };
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
