@@ -337,3 +337,75 @@ async fn a_schedule_fires_once_per_firing_across_a_leader_change() -> anyhow::Re
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn schedules_set_through_the_api_fire_and_stop_when_deleted() -> anyhow::Result<()> {
+    let fleet = Fleet::start(FleetOptions {
+        clusters: vec!["src".into()],
+        ..FleetOptions::default()
+    })
+    .await?;
+    let leader = fleet.wait_for_leader(&[], LONG).await?;
+    let follower = fleet.ids().into_iter().find(|i| *i != leader).unwrap();
+    wait_until("cluster registered", LONG, || async {
+        let v = get(&fleet, leader, "/v1/clusters").await.ok()?;
+        (v["clusters"].as_array()?.len() == 1).then_some(())
+    })
+    .await?;
+    let put = |id: &str, body: Value| {
+        fleet
+            .request(follower, Method::PUT, &format!("/v1/schedules/{id}"))
+            .json(&body)
+            .send()
+    };
+    // Bad input: a cron without seconds, an unknown cluster, a bad id.
+    let r = put("every", json!({"cluster": "src", "cron": "* * * * *"})).await?;
+    assert_eq!(r.status().as_u16(), 422, "{}", r.text().await?);
+    let r = put("every", json!({"cluster": "nope", "cron": "*/2 * * * * *"})).await?;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = put("Bad#Id", json!({"cluster": "src", "cron": "*/2 * * * * *"})).await?;
+    assert_eq!(r.status().as_u16(), 422);
+    // A good one fires.
+    let r = put("every", json!({"cluster": "src", "cron": "*/2 * * * * *"})).await?;
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await?);
+    assert!(r.json::<Value>().await?["next_firing"].is_string());
+    let list = get(&fleet, leader, "/v1/schedules").await?;
+    assert_eq!(list["schedules"][0]["source"], "api");
+    wait_until("two snapshots from the API schedule", LONG, || async {
+        let v = get(&fleet, leader, "/v1/snapshots").await.ok()?;
+        let from_schedule = v["snapshots"]
+            .as_array()?
+            .iter()
+            .filter(|s| s["trigger"] == "schedule:every")
+            .count();
+        (from_schedule >= 2).then_some(())
+    })
+    .await?;
+    // Deleted, it stops: after the in-flight capture settles, the count stays put for
+    // several periods.
+    let r = fleet
+        .request(leader, Method::DELETE, "/v1/schedules/every")
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 200);
+    let settled = wait_until("captures to settle", LONG, || async {
+        let v = get(&fleet, leader, "/v1/snapshots").await.ok()?;
+        let running = v["captures"]
+            .as_array()?
+            .iter()
+            .any(|c| c["state"]["state"] == "running");
+        (!running).then(|| v["snapshots"].as_array().map_or(0, Vec::len))
+    })
+    .await?;
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < end {
+        let v = get(&fleet, leader, "/v1/snapshots").await?;
+        assert_eq!(
+            v["snapshots"].as_array().unwrap().len(),
+            settled,
+            "fired after delete"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}

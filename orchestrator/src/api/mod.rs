@@ -16,6 +16,7 @@
 //! | `POST /v1/snapshots {cluster}`, `DELETE /v1/snapshots/{id}` | operator | capture (202) / delete |
 //! | `POST /v1/restores {snapshot, target_cluster, namespace_map, policy, dry_run}` | operator | restore (202) |
 //! | `GET /v1/restores/{id}[?report=true]` | viewer | state, counts, failures, RPO; the full plan/diff |
+//! | `GET /v1/schedules` · `PUT\|DELETE /v1/schedules/{id}` | viewer · operator | snapshot schedules (config and API) |
 //! | `GET /v1/runbooks[/{name}]` | viewer | stored runbooks (the YAML and its digest) |
 //! | `PUT\|DELETE /v1/runbooks/{name}` | admin | store after linting (422 with diagnostics) |
 //! | `GET /v1/plugins` · `PUT /v1/plugins` (wasm body) | viewer · admin | registered plugins; register one |
@@ -36,6 +37,7 @@ mod internal;
 mod plugins;
 mod probes;
 mod runbooks;
+mod schedules;
 mod snapshots;
 
 use std::sync::Arc;
@@ -69,6 +71,11 @@ pub fn router(node: Arc<Node>) -> Router {
         .route(
             "/v1/snapshots/{id}",
             get(snapshots::show).delete(snapshots::delete),
+        )
+        .route("/v1/schedules", get(schedules::list))
+        .route(
+            "/v1/schedules/{id}",
+            axum::routing::put(schedules::put).delete(schedules::delete),
         )
         .route("/v1/restores", post(snapshots::restore))
         .route("/v1/restores/{id}", get(snapshots::show_restore))

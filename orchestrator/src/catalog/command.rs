@@ -160,6 +160,16 @@ pub enum Op {
         /// The plugin.
         record: super::PluginRecord,
     },
+    /// Set (create or replace) a snapshot schedule; validated by the API first.
+    PutSchedule {
+        /// The schedule.
+        schedule: super::ApiSchedule,
+    },
+    /// Remove a schedule set through the API.
+    DeleteSchedule {
+        /// Its id.
+        id: String,
+    },
     /// A restore starts.
     RestoreStarted {
         /// The new record (state `running`).

@@ -18,7 +18,8 @@ pub use health::{
     ClusterHealth, Failover, HealthPolicy, HealthState, Observation, Verdict, VerdictEvent, Vote,
 };
 pub use snapshots::{
-    CaptureRecord, JobState, ObjectFailure, RestoreRecord, SnapshotRecord, SnapshotState,
+    ApiSchedule, CaptureRecord, JobState, ObjectFailure, RestoreRecord, SnapshotRecord,
+    SnapshotState,
 };
 pub use state::{
     AuditEntry, CATALOG_FORMAT, Catalog, KvEntry, PluginRecord, RegisteredCluster, StoredRunbook,

@@ -129,6 +129,26 @@ pub struct RestoreRecord {
     pub report_key: Option<String>,
 }
 
+/// A snapshot schedule managed through the API (config schedules live in each node's
+/// config; both fire the same way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSchedule {
+    /// Schedule id (a DNS label; config schedules are `CLUSTER#N`, so ids never clash).
+    pub id: String,
+    /// Cluster to capture.
+    pub cluster: String,
+    /// Cron expression with a seconds field.
+    pub cron: String,
+    /// IANA timezone.
+    pub timezone: String,
+    /// `skip` or `run-once`.
+    pub missed: String,
+    /// Maximum jitter, seconds.
+    pub jitter_secs: u64,
+    /// Who set it.
+    pub by: String,
+}
+
 /// Everything about snapshots in the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SnapshotState {
@@ -144,6 +164,9 @@ pub struct SnapshotState {
     pub fired_keys: VecDeque<String>,
     /// The same keys, for lookup.
     pub fired_set: BTreeSet<String>,
+    /// Schedules set through the API, by id.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, ApiSchedule>,
 }
 
 impl SnapshotState {

@@ -302,6 +302,33 @@ impl Catalog {
                 self.snapshots.trim();
                 r
             }
+            Op::PutSchedule { schedule } => {
+                if !self.clusters.contains_key(&schedule.cluster) {
+                    return Response::Rejected {
+                        reason: format!("cluster `{}` is not registered", schedule.cluster),
+                    };
+                }
+                let details = serde_json::to_value(&schedule).unwrap_or_default();
+                let id = schedule.id.clone();
+                self.snapshots.schedules.insert(id.clone(), schedule);
+                self.audit(index, &cmd.actor, "schedule.set", &id, details);
+                Response::Applied { index }
+            }
+            Op::DeleteSchedule { id } => match self.snapshots.schedules.remove(&id) {
+                Some(_) => {
+                    self.audit(
+                        index,
+                        &cmd.actor,
+                        "schedule.deleted",
+                        &id,
+                        serde_json::Value::Null,
+                    );
+                    Response::Applied { index }
+                }
+                None => Response::Rejected {
+                    reason: format!("no schedule `{id}`"),
+                },
+            },
             Op::RegisterPlugin { mut record } => {
                 if !self.plugins.contains_key(&record.digest) {
                     record.registered_at_ms = now;

@@ -53,6 +53,33 @@ pub enum SnapshotCommand {
         /// Snapshot id.
         id: String,
     },
+    /// Snapshot schedules (from the config and set through the API).
+    Schedules,
+    /// Set a schedule through the API (operator).
+    ScheduleSet {
+        /// Schedule id (a DNS label).
+        id: String,
+        /// Cluster to capture.
+        #[arg(long)]
+        cluster: String,
+        /// Cron expression with a seconds field, e.g. "0 */15 * * * *".
+        #[arg(long)]
+        cron: String,
+        /// IANA timezone (default UTC).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// After downtime: skip (default) or run-once.
+        #[arg(long)]
+        missed: Option<String>,
+        /// Maximum jitter in seconds.
+        #[arg(long, default_value_t = 0)]
+        jitter_secs: u64,
+    },
+    /// Delete a schedule set through the API (operator).
+    ScheduleDelete {
+        /// Schedule id.
+        id: String,
+    },
 }
 
 fn parse_map(s: &str) -> Result<(String, String), String> {
@@ -115,6 +142,32 @@ pub async fn run(cmd: SnapshotCommand, args: ServerArgs) -> anyhow::Result<i32> 
                 Err(e) => Err(e),
             }
         }
+        SnapshotCommand::Schedules => client.get("/v1/schedules").await.map(|v| (v, Kind::Raw)),
+        SnapshotCommand::ScheduleSet {
+            id,
+            cluster,
+            cron,
+            timezone,
+            missed,
+            jitter_secs,
+        } => {
+            let body = json!({
+                "cluster": cluster, "cron": cron, "timezone": timezone, "missed": missed,
+                "jitter_secs": jitter_secs,
+            });
+            client
+                .put_body(
+                    &format!("/v1/schedules/{id}"),
+                    "application/json",
+                    body.to_string(),
+                )
+                .await
+                .map(|v| (v, Kind::Raw))
+        }
+        SnapshotCommand::ScheduleDelete { id } => client
+            .delete(&format!("/v1/schedules/{id}"))
+            .await
+            .map(|v| (v, Kind::Raw)),
         SnapshotCommand::Delete { id } => client
             .delete(&format!("/v1/snapshots/{id}"))
             .await

@@ -22,4 +22,4 @@ pub use schema::{
     PeerConfig, PluginsConfig, RaftTuning, RetentionConfig, ScheduleConfig, SnapshotsConfig,
     StoreConfig, TokenConfig,
 };
-pub use validate::HealthSettings;
+pub use validate::{HealthSettings, is_dns_label};

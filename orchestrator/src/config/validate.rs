@@ -435,7 +435,7 @@ fn is_sha256_hex(s: &str) -> bool {
 }
 
 /// A Kubernetes-style DNS label.
-pub(crate) fn is_dns_label(s: &str) -> bool {
+pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()

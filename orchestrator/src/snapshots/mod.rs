@@ -14,7 +14,7 @@
 
 mod service;
 
-pub use service::{RestoreRequest, SnapshotService, schedule_spec};
+pub use service::{RestoreRequest, SnapshotService, api_schedule_spec, schedule_spec};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -307,10 +307,24 @@ pub async fn on_elected(node: &Arc<Node>) {
     }
 }
 
-/// Fire every schedule that is due (leader only, called on each tick).
+/// Fire every schedule that is due, from the config and from the API (leader only,
+/// called on each tick).
 pub async fn fire_schedules(node: &Arc<Node>) {
     let now = chrono::Utc::now();
-    for (schedule, cluster) in &node.snapshots.schedules {
+    let from_api: Vec<(lifeboat_snapshot::Schedule, String)> = node.raft.read_local(|c| {
+        c.snapshots
+            .schedules
+            .values()
+            .filter_map(|s| {
+                let spec = api_schedule_spec(s).ok()?;
+                Some((
+                    lifeboat_snapshot::Schedule::parse(&spec).ok()?,
+                    s.cluster.clone(),
+                ))
+            })
+            .collect()
+    });
+    for (schedule, cluster) in node.snapshots.schedules.iter().chain(&from_api) {
         let id = schedule.spec().id.clone();
         let last = node
             .raft

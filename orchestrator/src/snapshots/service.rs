@@ -42,6 +42,23 @@ pub fn schedule_spec(i: usize, s: &ScheduleConfig) -> Result<ScheduleSpec, Strin
     })
 }
 
+/// The schedule spec of a schedule set through the API.
+pub fn api_schedule_spec(s: &crate::catalog::ApiSchedule) -> Result<ScheduleSpec, String> {
+    let missed = match s.missed.as_str() {
+        "skip" => MissedPolicy::Skip,
+        "run-once" => MissedPolicy::RunOnce,
+        other => return Err(format!("missed: `{other}` is not skip or run-once")),
+    };
+    Ok(ScheduleSpec {
+        id: s.id.clone(),
+        cron: s.cron.clone(),
+        timezone: s.timezone.clone(),
+        missed,
+        jitter_secs: s.jitter_secs,
+        window_secs: 60,
+    })
+}
+
 /// Body of `POST /v1/restores`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
