@@ -102,6 +102,13 @@ fn dev_fleet_starts_answers_and_stops_cleanly() {
         text.contains("leader") && text.contains("eu-west") && text.contains("voter"),
         "{text}"
     );
+    // Every simulated cluster is captured on a schedule.
+    let sched = Command::new(BIN)
+        .args(["snapshot", "schedules", "-o", "json", "--server", api, "--token", token.trim()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&sched.stdout).unwrap_or_default();
+    assert_eq!(v["schedules"][0]["id"], "eu-west#0", "{v}");
     // A wrong token is a clear error and exit code 1.
     let bad = Command::new(BIN)
         .args(["status", "--server", api, "--token", "nope"])

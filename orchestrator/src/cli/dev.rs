@@ -120,7 +120,7 @@ async fn start_fleet(
                 .iter()
                 .map(|c| (c.name.clone(), c.kubeconfig.clone()))
                 .collect(),
-            extra_yaml: String::new(),
+            extra_yaml: dev_snapshot_schedules(&clusters),
         };
         let config = dir.join(format!("node-{i}.yaml"));
         std::fs::write(&config, render_node_config(&spec))?;
@@ -259,6 +259,18 @@ fn build_kubesim_under_cargo() {
     if let Err(e) = status {
         eprintln!("could not run cargo to build lifeboat-kubesim: {e}");
     }
+}
+
+/// Every simulated cluster is captured every minute; the newest 10 are kept.
+fn dev_snapshot_schedules(clusters: &[SimCluster]) -> String {
+    if clusters.is_empty() {
+        return String::new();
+    }
+    let mut y = String::from("snapshots:\n  retention:\n    keep_last: 10\n  schedules:\n");
+    for c in clusters {
+        y.push_str(&format!("    - cluster: {}\n      cron: \"0 * * * * *\"\n", c.name));
+    }
+    y
 }
 
 /// Store the example runbooks (idempotent: an unchanged runbook is not rewritten).
