@@ -104,7 +104,16 @@ fn dev_fleet_starts_answers_and_stops_cleanly() {
     );
     // Every simulated cluster is captured on a schedule.
     let sched = Command::new(BIN)
-        .args(["snapshot", "schedules", "-o", "json", "--server", api, "--token", token.trim()])
+        .args([
+            "snapshot",
+            "schedules",
+            "-o",
+            "json",
+            "--server",
+            api,
+            "--token",
+            token.trim(),
+        ])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&sched.stdout).unwrap_or_default();

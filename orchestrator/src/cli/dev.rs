@@ -268,7 +268,10 @@ fn dev_snapshot_schedules(clusters: &[SimCluster]) -> String {
     }
     let mut y = String::from("snapshots:\n  retention:\n    keep_last: 10\n  schedules:\n");
     for c in clusters {
-        y.push_str(&format!("    - cluster: {}\n      cron: \"0 * * * * *\"\n", c.name));
+        y.push_str(&format!(
+            "    - cluster: {}\n      cron: \"0 * * * * *\"\n",
+            c.name
+        ));
     }
     y
 }

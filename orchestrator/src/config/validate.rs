@@ -253,6 +253,17 @@ impl Config {
             let msg = "both encryption_key_file and encryption_key_env are set".into();
             p.add::<()>(None, "snapshots".into(), msg, "keep one of them");
         }
+        if let Some(l) = self.snapshots.compression_level
+            && !(1..=22).contains(&l)
+        {
+            let msg = format!("compression_level {l} is not in 1..=22");
+            p.add::<()>(
+                None,
+                "snapshots.compression_level".into(),
+                msg,
+                "use 3 (fast) to 19 (small)",
+            );
+        }
         if let Some(g) = &self.snapshots.gc_grace
             && humantime::parse_duration(g).is_err()
         {

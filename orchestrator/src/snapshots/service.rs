@@ -119,6 +119,8 @@ pub struct SnapshotService {
     pub store: SnapshotStore,
     /// Parsed schedules with their cluster.
     pub schedules: Vec<(Schedule, String)>,
+    /// zstd level for packs.
+    pub compression_level: i32,
     retention: RetentionPolicy,
     gc_grace: Duration,
     running: Mutex<HashMap<String, Progress>>,
@@ -169,6 +171,7 @@ impl SnapshotService {
         Ok(Self {
             store,
             schedules,
+            compression_level: cfg.snapshots.compression_level.unwrap_or(3),
             retention,
             gc_grace,
             running: Mutex::default(),
