@@ -78,9 +78,12 @@ pub async fn start_capture(
         let started = std::time::Instant::now();
         let result = match client(&node, &cluster).await {
             Ok(c) => {
-                let opts = CaptureOptions::default()
-                    .label("trigger", &trigger)
-                    .label("capture", &cap);
+                let opts = CaptureOptions {
+                    compression_level: node.snapshots.compression_level,
+                    ..CaptureOptions::default()
+                }
+                .label("trigger", &trigger)
+                .label("capture", &cap);
                 lifeboat_snapshot::capture(c, &cluster, &node.snapshots.store, &opts, &progress)
                     .await
                     .map_err(|e| e.to_string())
