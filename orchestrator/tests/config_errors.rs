@@ -284,3 +284,23 @@ fn health_settings_that_cannot_work_are_refused_with_fixes() {
     assert!(err.contains("shorter than two probe intervals"), "{err}");
     assert!(err.contains("impossible or unsafe with 1 voters"), "{err}");
 }
+
+#[test]
+fn snapshot_settings_that_cannot_work_are_refused() {
+    let s = Setup::new();
+    let yaml = s.valid_yaml()
+        + "snapshots:\n  compression_level: 30\n  gc_grace: forever\n  schedules:\n    - cluster: nowhere\n      cron: \"every minute\"\n";
+    let (code, err) = check_config(&s.write(&yaml));
+    assert_eq!(code, 1);
+    for key in [
+        "snapshots.compression_level",
+        "snapshots.gc_grace",
+        "snapshots.schedules[0].cluster",
+        "snapshots.schedules[0]",
+    ] {
+        assert!(
+            err.contains(&format!("`{key}`")),
+            "{key} not reported: {err}"
+        );
+    }
+}
