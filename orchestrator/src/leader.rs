@@ -1,11 +1,12 @@
 //! The leader's duties: what a node does each time it becomes leader.
 //!
 //! On every new leader term it records `leader.elected` in the audit log, registers (or
-//! updates) the clusters named in its config and commits its health policy. While
-//! leader, it proposes a `Tick` every second (or half a probe interval, if shorter) so
-//! verdicts advance with leader time even when no vote changes. Later issues add the
-//! scheduler and the run executor here. Writes retry with backoff while this node stays
-//! leader.
+//! updates) the clusters named in its config, commits its health policy, fails the
+//! captures and restores nobody runs any more, and registers the plugins it preloaded.
+//! While leader, on every tick (each second, or half a probe interval if shorter) it
+//! proposes a `Tick` so verdicts advance with leader time even when no vote changes, and
+//! fires the snapshot schedules that are due. The run executor (issue 7) joins here.
+//! Writes retry with backoff while this node stays leader.
 
 use std::sync::Arc;
 use std::time::Duration;
