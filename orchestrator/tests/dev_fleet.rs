@@ -118,6 +118,48 @@ fn dev_fleet_starts_answers_and_stops_cleanly() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&sched.stdout).unwrap_or_default();
     assert_eq!(v["schedules"][0]["id"], "eu-west#0", "{v}");
+    // Chaos from the command line: the killed cluster is seen failing by the quorum.
+    let dev_cmd = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("dev")
+            .arg("--dir")
+            .arg(&fleet_dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let killed = dev_cmd(&["kill-cluster", "eu-west"]);
+    assert!(
+        killed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    wait_for(
+        "eu-west suspected after kill-cluster",
+        Duration::from_secs(30),
+        || {
+            let out = Command::new(BIN)
+                .args([
+                    "cluster",
+                    "show",
+                    "eu-west",
+                    "-o",
+                    "json",
+                    "--server",
+                    api,
+                    "--token",
+                    token.trim(),
+                ])
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v["verdict"] == "Suspect" || v["verdict"] == "Lost"
+        },
+    );
+    assert!(dev_cmd(&["revive-cluster", "eu-west"]).status.success());
+    let unknown = dev_cmd(&["kill-cluster", "atlantis"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no cluster `atlantis`"));
     // A wrong token is a clear error and exit code 1.
     let bad = Command::new(BIN)
         .args(["status", "--server", api, "--token", "nope"])

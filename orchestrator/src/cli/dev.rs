@@ -44,7 +44,7 @@ const EXAMPLE_RUNBOOKS: [(&str, &str); 3] = [
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
     /// Directory for the fleet's configs, data and logs.
-    #[arg(long, default_value = ".lifeboat-dev")]
+    #[arg(long, default_value = ".lifeboat-dev", global = true)]
     pub dir: PathBuf,
     /// Node N's API listens on BASE+N, its Raft on BASE+10+N, cluster K on BASE+100+K
     /// (its fault/admin API on BASE+150+K).
@@ -56,6 +56,80 @@ pub struct DevArgs {
     /// Delete the directory first and start a new fleet.
     #[arg(long)]
     pub fresh: bool,
+    /// Act on a running fleet instead of starting one.
+    #[command(subcommand)]
+    pub action: Option<DevAction>,
+}
+
+/// Chaos from the command line, on the fleet described by `DIR/dev.json`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DevAction {
+    /// Make a simulated cluster refuse every connection (as if it died).
+    KillCluster {
+        /// Cluster name (see dev.json).
+        name: String,
+    },
+    /// Bring a killed simulated cluster back.
+    ReviveCluster {
+        /// Cluster name.
+        name: String,
+    },
+}
+
+/// Run a [`DevAction`] against the running fleet.
+async fn act(dir: &Path, action: &DevAction) -> anyhow::Result<i32> {
+    let path = dir.join("dev.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no fleet at {}: start one with `lifeboat dev --dir {}`",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    let dev: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let (DevAction::KillCluster { name } | DevAction::ReviveCluster { name }) = action;
+    let clusters = dev["clusters"].as_array().cloned().unwrap_or_default();
+    let Some(c) = clusters.iter().find(|c| c["name"] == name.as_str()) else {
+        let known: Vec<&str> = clusters.iter().filter_map(|c| c["name"].as_str()).collect();
+        bail!(
+            "no cluster `{name}` in this fleet (it has: {})",
+            known.join(", ")
+        );
+    };
+    let admin = c["admin"]
+        .as_str()
+        .context("dev.json has no admin URL for the cluster")?;
+    let token_file = c["admin_token_file"]
+        .as_str()
+        .context("dev.json has no admin token file")?;
+    let token = std::fs::read_to_string(token_file)?;
+    let http = reqwest::Client::new();
+    let req = match action {
+        DevAction::KillCluster { .. } => http
+            .put(format!("{admin}/faults"))
+            .json(&json!({ "mode": "down" })),
+        DevAction::ReviveCluster { .. } => http.post(format!("{admin}/faults/reset")),
+    };
+    let resp = req
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .with_context(|| format!("{name}'s fault API at {admin}"))?;
+    if !resp.status().is_success() {
+        bail!("{name}'s fault API answered {}", resp.status());
+    }
+    match action {
+        DevAction::KillCluster { .. } => {
+            println!("{name} is down. Watch the quorum decide: lifeboat cluster show {name}")
+        }
+        DevAction::ReviveCluster { .. } => {
+            println!(
+                "{name} answers again; once Lost it stays Fenced until: lifeboat cluster unfence {name}"
+            )
+        }
+    }
+    Ok(0)
 }
 
 struct Running {
@@ -65,6 +139,9 @@ struct Running {
 
 /// Run the fleet until Ctrl-C.
 pub async fn run(args: DevArgs) -> anyhow::Result<i32> {
+    if let Some(action) = &args.action {
+        return act(&args.dir, action).await;
+    }
     if args.fresh && args.dir.exists() {
         std::fs::remove_dir_all(&args.dir)
             .with_context(|| format!("cannot remove {}", args.dir.display()))?;
