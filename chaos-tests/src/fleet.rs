@@ -210,7 +210,25 @@ impl Fleet {
         for id in ids {
             fleet.spawn(id)?;
         }
-        fleet.wait_for_leader(&[], Duration::from_secs(30)).await?;
+        let leader = fleet.wait_for_leader(&[], Duration::from_secs(30)).await?;
+        if !opts.clusters.is_empty() {
+            // The leader registers the configured clusters right after its election.
+            let want = opts.clusters.len();
+            wait_until(
+                "every cluster registered",
+                Duration::from_secs(30),
+                || async {
+                    let r = fleet
+                        .request(leader, reqwest::Method::GET, "/v1/clusters")
+                        .send()
+                        .await
+                        .ok()?;
+                    let v: Value = r.json().await.ok()?;
+                    (v["clusters"].as_array()?.len() == want).then_some(())
+                },
+            )
+            .await?;
+        }
         Ok(fleet)
     }
 
