@@ -105,6 +105,10 @@ async fn plugins_are_registered_shared_and_checked() -> anyhow::Result<()> {
     // Garbage and another WIT major version are refused, clearly.
     let r = put(leader, &fleet.admin_token, b"not wasm at all".to_vec()).await?;
     assert_eq!(r.status().as_u16(), 422);
+    // Uploads have their own, larger limit: 2 MiB (over the API's 1 MiB) is read and
+    // judged (not wasm: 422), not cut off (413), also through a follower.
+    let r = put(follower, &fleet.admin_token, vec![7u8; 2 * 1024 * 1024]).await?;
+    assert_eq!(r.status().as_u16(), 422);
     let r = put(
         leader,
         &fleet.admin_token,

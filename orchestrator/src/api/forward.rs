@@ -23,20 +23,14 @@ pub const FORWARDED: HeaderName = HeaderName::from_static("x-lifeboat-forwarded"
 /// Set on every response: the node that served it.
 pub const SERVED_BY: HeaderName = HeaderName::from_static("x-lifeboat-served-by");
 
-/// The middleware.
+/// The middleware; `limit` is the largest body it buffers for the routes it wraps.
 pub async fn forward_to_leader(
-    State(node): State<Arc<Node>>,
+    State((node, limit)): State<(Arc<Node>, usize)>,
     req: Request,
     next: Next,
 ) -> Response {
     let already_forwarded = req.headers().contains_key(&FORWARDED);
     let (parts, body) = req.into_parts();
-    // Plugin uploads are components of many MiB; every other body stays small.
-    let limit = if parts.uri.path() == super::plugins::PATH {
-        node.cfg.plugins.max_bytes
-    } else {
-        node.cfg.api.max_body_bytes
-    };
     let Ok(bytes) = to_bytes(body, limit).await else {
         return ApiError::PayloadTooLarge(limit).into_response();
     };

@@ -59,6 +59,15 @@ use crate::node::Node;
 /// The node's whole API router.
 pub fn router(node: Arc<Node>) -> Router {
     let limit = node.cfg.api.max_body_bytes;
+    let plugin_limit = node.cfg.plugins.max_bytes;
+    let forward = |limit: usize| {
+        middleware::from_fn_with_state((node.clone(), limit), forward::forward_to_leader)
+    };
+    // Plugin uploads are components of many MiB; every other body stays small.
+    let plugin_routes = Router::new()
+        .route(plugins::PATH, get(plugins::list).put(plugins::put))
+        .layer(forward(plugin_limit))
+        .layer(DefaultBodyLimit::max(plugin_limit));
     let v1 = Router::new()
         .route("/v1/status", get(handlers::status))
         .route("/v1/audit", get(handlers::audit))
@@ -79,12 +88,6 @@ pub fn router(node: Arc<Node>) -> Router {
         )
         .route("/v1/restores", post(snapshots::restore))
         .route("/v1/restores/{id}", get(snapshots::show_restore))
-        .route(
-            plugins::PATH,
-            get(plugins::list)
-                .put(plugins::put)
-                .layer(DefaultBodyLimit::max(node.cfg.plugins.max_bytes)),
-        )
         .route("/v1/runbooks", get(runbooks::list))
         .route(
             "/v1/runbooks/{name}",
@@ -100,16 +103,14 @@ pub fn router(node: Arc<Node>) -> Router {
                 .delete(handlers::kv_delete),
         )
         .fallback(handlers::not_found)
-        .layer(middleware::from_fn_with_state(
-            node.clone(),
-            forward::forward_to_leader,
-        ))
+        .layer(forward(limit))
         .layer(DefaultBodyLimit::max(limit));
     Router::new()
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
         .route(PROPOSE_PATH, post(internal::propose))
+        .merge(plugin_routes)
         .merge(v1)
         .layer(middleware::from_fn_with_state(node.clone(), record_metrics))
         .with_state(node)
