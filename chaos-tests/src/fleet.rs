@@ -90,9 +90,26 @@ pub struct Fleet {
     dir: tempfile::TempDir,
 }
 
+/// A port for a node or a simulated cluster to listen on. Taken below Linux's ephemeral
+/// range (32768-60999), where the kernel never hands out ports on its own: a port found
+/// free here stays free until the process we start binds it, whatever other tests
+/// connect or listen on meanwhile. Never the same port twice in one test binary.
 fn free_port() -> anyhow::Result<SocketAddr> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?)
+    use std::hash::{BuildHasher, RandomState};
+    static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> =
+        Mutex::new(std::collections::BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().expect("port registry");
+    for attempt in 0..500u64 {
+        let port = 20_000 + (RandomState::new().hash_one(attempt) % 12_000) as u16;
+        if handed_out.contains(&port) {
+            continue;
+        }
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            handed_out.insert(port);
+            return Ok(l.local_addr()?);
+        }
+    }
+    anyhow::bail!("no free port in 20000-32000 after 500 tries")
 }
 
 impl Fleet {
@@ -552,15 +569,35 @@ async fn start_clusters(
     for c in &out {
         let kubeconfig = root.join(format!("{}.kubeconfig", c.name));
         let url = format!("{}/readyz", c.server);
-        wait_until(
-            &format!("kubesim {} ready", c.name),
-            Duration::from_secs(30),
-            || async {
-                let ok = http.get(&url).send().await.ok()?.status().is_success();
-                (ok && kubeconfig.exists()).then_some(())
-            },
-        )
-        .await?;
+        let log = root.join(format!("{}.log", c.name));
+        let what = format!("kubesim {} ready", c.name);
+        let ready = wait_until(&what, Duration::from_secs(30), || async {
+            let ok = http.get(&url).send().await.ok()?.status().is_success();
+            (ok && kubeconfig.exists()).then_some(())
+        });
+        // A kubesim that exits (e.g. its port was taken) fails the start at once, with its log.
+        let exited = async {
+            loop {
+                let gone = c
+                    .child
+                    .lock()
+                    .expect("child lock")
+                    .as_mut()
+                    .is_some_and(|ch| matches!(ch.try_wait(), Ok(Some(_))));
+                if gone {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            r = ready => r?,
+            () = exited => anyhow::bail!(
+                "kubesim {} exited during start-up:\n{}",
+                c.name,
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
+        }
     }
     Ok(out)
 }

@@ -306,13 +306,21 @@ pub fn app_objects() -> Vec<Value> {
     v
 }
 
-/// A free 127.0.0.1 port (bound then released).
+/// A free 127.0.0.1 port for a server we start (moto). Taken below Linux's ephemeral
+/// range (32768-60999), where the kernel never assigns ports on its own, so it stays free
+/// until the server binds it; never the same port twice in one test binary.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, RandomState};
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap();
+    for attempt in 0..500u64 {
+        let port = 20_000 + (RandomState::new().hash_one(attempt) % 12_000) as u16;
+        if !handed_out.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed_out.push(port);
+            return port;
+        }
+    }
+    panic!("no free port in 20000-32000 after 500 tries");
 }
 
 /// A running moto S3 server, killed on drop.
