@@ -62,7 +62,8 @@ enum Path {
     Api,
 }
 
-/// One simulated cluster of a fleet.
+/// One simulated cluster of a fleet; its process is killed when it is dropped (also when
+/// a fleet fails to start half-way).
 pub struct SimCluster {
     /// Its name.
     pub name: String,
@@ -71,6 +72,16 @@ pub struct SimCluster {
     /// Its fault/admin API base URL.
     pub admin: String,
     child: Mutex<Option<Child>>,
+}
+
+impl Drop for SimCluster {
+    fn drop(&mut self) {
+        let child = self.child.lock().map(|mut c| c.take()).unwrap_or(None);
+        if let Some(mut c) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// A running fleet. Dropping it kills every node and cluster.
@@ -604,13 +615,6 @@ async fn start_clusters(
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        for c in &self.clusters {
-            let child = c.child.lock().map(|mut c| c.take()).unwrap_or(None);
-            if let Some(mut c) = child {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
         if std::env::var_os("LIFEBOAT_CHAOS_KEEP").is_some() {
             eprintln!("LIFEBOAT_CHAOS_KEEP: keeping {}", self.dir.path().display());
             self.dir.disable_cleanup(true);
