@@ -21,6 +21,7 @@ use crate::node::Node;
 pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let mut metrics = node.raft.metrics();
     let mut led_term = None;
+    let mut executor: Option<tokio::task::JoinHandle<()>> = None;
     let tick_ms = node.cfg.health.interval_ms.div_ceil(2).min(1000);
     let mut ticker = tokio::time::interval(Duration::from_millis(tick_ms));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -29,21 +30,38 @@ pub async fn run(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
             let m = metrics.borrow_and_update();
             (m.current_leader == Some(node.cfg.node_id), m.current_term)
         };
+        if !is_leader || led_term != Some(term) {
+            // Deposed (or a new term): stop every run driver and effect of the old term.
+            if let Some(h) = executor.take() {
+                h.abort();
+            }
+        }
         if is_leader && led_term != Some(term) {
             led_term = Some(term);
             info!(node_id = node.cfg.node_id, term, "became leader");
+            executor = Some(tokio::spawn(crate::executor::lead(node.clone(), term)));
             on_elected(&node, term).await;
             crate::snapshots::on_elected(&node).await;
             crate::plugins::register_preloaded(&node).await;
         }
         tokio::select! {
-            changed = metrics.changed() => if changed.is_err() { return },
+            changed = metrics.changed() => if changed.is_err() {
+                if let Some(h) = executor.take() {
+                    h.abort();
+                }
+                return;
+            },
             _ = ticker.tick(), if is_leader => {
                 tick(&node).await;
                 crate::snapshots::fire_schedules(&node).await;
             }
             // The guard `wait_for` returns is not Send: drop it inside the branch.
-            () = async { let _ = stop.wait_for(|s| *s).await; } => return,
+            () = async { let _ = stop.wait_for(|s| *s).await; } => {
+                if let Some(h) = executor.take() {
+                    h.abort();
+                }
+                return;
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod dev;
+pub mod executor;
 pub mod kubeclient;
 pub mod leader;
 pub mod metrics;

@@ -45,7 +45,22 @@ struct VerdictLabels {
     verdict: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunOutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StepLabels {
+    uses: String,
+    outcome: String,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+fn step_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 22))
+}
 
 /// A node's metrics registry.
 pub struct Metrics {
@@ -64,6 +79,9 @@ pub struct Metrics {
     restores: Family<OutcomeLabels, Counter>,
     restore_seconds: Family<ClusterLabels, Histogram, fn() -> Histogram>,
     last_success: Family<ClusterLabels, Gauge<f64, AtomicU64>>,
+    runs: Family<RunOutcomeLabels, Counter>,
+    steps: Family<StepLabels, Histogram, fn() -> Histogram>,
+    lost_to_first_step: Histogram,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -224,7 +242,29 @@ impl Metrics {
             "Completion time of the newest snapshot per cluster (from the catalog)",
             last_success.clone(),
         );
+        let runs = Family::<RunOutcomeLabels, Counter>::default();
+        registry.register(
+            "runs_finished",
+            "Runs finished by this node's executor, by outcome",
+            runs.clone(),
+        );
+        let steps: Family<StepLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(step_histogram);
+        registry.register(
+            "step_duration_seconds",
+            "Step attempt duration by `uses` and outcome",
+            steps.clone(),
+        );
+        let lost_to_first_step = Histogram::new(exponential_buckets(0.005, 2.0, 16));
+        registry.register(
+            "failover_lost_to_first_step_seconds",
+            "Time from a Lost verdict to the first step of its failover run",
+            lost_to_first_step.clone(),
+        );
         Self {
+            runs,
+            steps,
+            lost_to_first_step,
             registry,
             requests,
             latency,
@@ -303,6 +343,30 @@ impl Metrics {
             self.capture_objects.get_or_create(&c).set(objects as i64);
             self.capture_bytes.get_or_create(&c).inc_by(bytes);
         }
+    }
+
+    /// Record a finished run.
+    pub fn observe_run_finished(&self, outcome: &str) {
+        let l = RunOutcomeLabels {
+            outcome: outcome.to_string(),
+        };
+        self.runs.get_or_create(&l).inc();
+    }
+
+    /// Record a finished step attempt.
+    pub fn observe_step(&self, uses: &str, ok: bool, took: Duration) {
+        // Plugin digests would explode the label set: keep `plugin/NAME`.
+        let uses = uses.split('@').next().unwrap_or(uses);
+        let l = StepLabels {
+            uses: uses.to_string(),
+            outcome: if ok { "success" } else { "failure" }.into(),
+        };
+        self.steps.get_or_create(&l).observe(took.as_secs_f64());
+    }
+
+    /// Record the time from a `Lost` verdict to its failover's first step.
+    pub fn observe_lost_to_first_step(&self, ms: u64) {
+        self.lost_to_first_step.observe(ms as f64 / 1000.0);
     }
 
     /// Record a finished restore.

@@ -304,3 +304,33 @@ fn snapshot_settings_that_cannot_work_are_refused() {
         );
     }
 }
+
+#[test]
+fn executor_settings_that_cannot_work_are_refused() {
+    let s = Setup::new();
+    let yaml = s.valid_yaml()
+        + "executor:\n  http_allowlist:\n    - https://hooks.example.com/\n    - hooks.example.com/\n    - ftp://files.example.com/\n  http_timeout: soon\n  max_parallel_steps: 0\n  notify:\n    channels:\n      oncall:\n        webhook: slack\n      audit:\n        log: {}\n";
+    let (code, err) = check_config(&s.write(&yaml));
+    assert_eq!(code, 1);
+    for key in [
+        "executor.http_allowlist[1]",
+        "executor.http_allowlist[2]",
+        "executor.http_timeout",
+        "executor.max_parallel_steps",
+        "executor.notify.channels.oncall.webhook",
+    ] {
+        assert!(
+            err.contains(&format!("`{key}`")),
+            "{key} not reported: {err}"
+        );
+    }
+    assert!(
+        !err.contains("`executor.http_allowlist[0]`"),
+        "a good prefix: {err}"
+    );
+    assert!(
+        err.contains(":23:7:") && err.contains("http or https"),
+        "line of the ftp prefix: {err}"
+    );
+    assert!(err.contains("5 problems"), "{err}");
+}

@@ -173,6 +173,21 @@ pub const BUILTINS: &[Builtin] = &[
         },
     },
     Builtin {
+        name: "k8s.delete",
+        summary: "Delete one object; already absent is success. Result: deleted (false if it was absent).",
+        mutation: Mutation::Always,
+        drill: DrillEffect::Namespaced,
+        public_inputs: &[],
+        cluster_inputs: &["cluster"],
+        namespace_inputs: &["namespace"],
+        schema: || {
+            obj(
+                json!({"cluster": s(), "namespace": s(), "apiVersion": s(), "kind": s(), "name": s()}),
+                &["cluster", "kind", "name"],
+            )
+        },
+    },
+    Builtin {
         name: "k8s.waitReady",
         summary: "Wait until workloads are ready (read-only).",
         mutation: Mutation::Never,
@@ -562,5 +577,26 @@ mod tests {
         assert!(validate(&schema, &ok).is_empty());
         let missing = validate(&schema, &json!({"cluster": "a"}));
         assert_eq!(missing.len(), 3);
+    }
+
+    #[test]
+    fn k8s_delete_is_a_mutating_namespaced_step() {
+        let b = builtin("k8s.delete").unwrap();
+        assert!(b.is_mutating(&Default::default()));
+        assert_eq!(b.drill, DrillEffect::Namespaced);
+        assert_eq!(b.cluster_inputs, ["cluster"]);
+        assert_eq!(b.namespace_inputs, ["namespace"]);
+        let schema = b.input_schema();
+        let ok = json!({"cluster": "a", "namespace": "shop", "apiVersion": "v1", "kind": "ConfigMap", "name": "x"});
+        assert!(validate(&schema, &ok).is_empty());
+        let missing = validate(&schema, &json!({"cluster": "a", "namespace": "shop"}));
+        let messages: Vec<&str> = missing.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "missing required input `kind`",
+                "missing required input `name`"
+            ]
+        );
     }
 }

@@ -324,6 +324,25 @@ fn approval_timeout_applies_on_timeout() {
 }
 
 #[test]
+fn an_approval_deadline_holds_across_a_resume() {
+    let rb = runbook(
+        "  steps:\n    - {id: a, uses: approval, with: {approvers: {roles: [sre]}}, timeout: 1m, onTimeout: reject}\n",
+    );
+    // Opened at 0; a new leader resumed at 30 s and re-opened it (attempt 2) at 30 s.
+    let j = journal(vec![
+        started("a", None, 1, 0),
+        JournalEvent::Resumed { at_ms: 30_000 },
+        started("a", None, 2, 30_000),
+    ]);
+    assert_eq!(wait(&plan(&rb, &ctx(), &j, 31_000)), Some(60_000));
+    let p = plan(&rb, &ctx(), &j, 60_000);
+    assert!(
+        matches!(p.status, RunStatus::Failed { ref reason } if reason.contains("timed out")),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn cancel_runs_finally() {
     let rb = runbook(
         "  steps:\n    - {id: a, uses: log, with: {message: a}}\n    - {id: b, uses: log, with: {message: b}}\n  finally:\n    - {id: f, uses: log, with: {message: f}}\n",

@@ -559,3 +559,89 @@ async fn gc_defers_while_a_capture_runs_and_progress_is_visible() {
     );
     verify(&store, &sum.id, &Progress::new()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_filter_restores_one_namespace_with_annotations() {
+    let src = Sim::seeded(&app_objects());
+    let dst = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(dir.path(), StoreOptions::default());
+    let sum = capture(
+        src.client().await,
+        "src",
+        &store,
+        &CaptureOptions::default(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
+    let opts = RestoreOptions {
+        namespaces: Some(["shop".to_string()].into()),
+        annotations: [("lifeboat.dev/restored-by".to_string(), "run-7".to_string())].into(),
+        ..RestoreOptions::default().map_namespace("shop", "shop-drill")
+    };
+    let rep = restore(&store, &sum.id, dst.client().await, &opts, &Progress::new())
+        .await
+        .unwrap();
+
+    // Only shop's objects and its Namespace were planned: no blog, no CRD.
+    assert!(
+        rep.results
+            .iter()
+            .all(|r| r.namespace.as_deref() == Some("shop-drill")
+                || (r.gvk.starts_with("Namespace") && r.name == "shop-drill")),
+        "{:#?}",
+        rep.results
+    );
+    assert!(rep.count(Outcome::Created) >= 8, "{:?}", rep.counts);
+    let c = dst.client().await;
+    let namespaces = api(&c, "", "v1", "Namespace", None).await;
+    assert!(namespaces.get_opt("blog").await.unwrap().is_none());
+    let ns = namespaces.get("shop-drill").await.unwrap();
+    assert_eq!(
+        ns.metadata.annotations.unwrap()["lifeboat.dev/restored-by"],
+        "run-7"
+    );
+    let crds = api(
+        &c,
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        None,
+    )
+    .await;
+    assert!(crds.get_opt("widgets.example.com").await.unwrap().is_none());
+    let cm = api(&c, "", "v1", "ConfigMap", Some("shop-drill"))
+        .await
+        .get("cfg-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        cm.metadata.annotations.unwrap()["lifeboat.dev/restored-by"],
+        "run-7"
+    );
+    let blog_cms = api(&c, "", "v1", "ConfigMap", Some("blog")).await;
+    assert!(blog_cms.get_opt("cfg-1").await.unwrap().is_none());
+    // The shop Widget's CRD was not restored (cluster-scoped), so it is reported, not written.
+    let widget = rep.results.iter().find(|r| r.name == "w1").unwrap();
+    assert_eq!(widget.outcome, Outcome::Failed);
+    assert!(
+        widget.reason.as_deref().unwrap().contains("not served"),
+        "{widget:?}"
+    );
+
+    let empty = RestoreOptions {
+        namespaces: Some(Default::default()),
+        ..RestoreOptions::default()
+    };
+    let err = restore(
+        &store,
+        &sum.id,
+        dst.client().await,
+        &empty,
+        &Progress::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("namespaces is empty"), "{err}");
+}

@@ -108,6 +108,7 @@ pub async fn fence(
         &name,
         Op::Fence {
             cluster: name.clone(),
+            by_run: None,
         },
     )
     .await
@@ -125,6 +126,7 @@ pub async fn unfence(
         &name,
         Op::Unfence {
             cluster: name.clone(),
+            by_run: None,
         },
     )
     .await

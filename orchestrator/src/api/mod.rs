@@ -37,6 +37,7 @@ mod internal;
 mod plugins;
 mod probes;
 mod runbooks;
+mod runs;
 mod schedules;
 mod snapshots;
 
@@ -95,6 +96,15 @@ pub fn router(node: Arc<Node>) -> Router {
                 .put(runbooks::put)
                 .delete(runbooks::delete),
         )
+        .route("/v1/runs", get(runs::list).post(runs::start))
+        .route("/v1/runs/{id}", get(runs::show))
+        .route("/v1/runs/{id}/events", get(runs::events))
+        .route("/v1/runs/{id}/approve", post(runs::approve))
+        .route("/v1/runs/{id}/reject", post(runs::reject))
+        .route("/v1/runs/{id}/cancel", post(runs::cancel))
+        .route("/v1/drills", get(runs::list_drills).post(runs::start_drill))
+        .route("/v1/drills/{id}", get(runs::show_drill))
+        .route("/v1/drills/{id}/report", get(runs::report))
         .route("/v1/kv", get(handlers::kv_list))
         .route(
             "/v1/kv/{*key}",

@@ -102,16 +102,24 @@ pub enum Op {
     },
     /// The leader's clock tick: re-judge health at this time.
     Tick,
-    /// Fence a cluster by hand.
+    /// Fence a cluster (by hand, or by a run's `cluster.fence` step).
     Fence {
         /// The cluster.
         cluster: String,
+        /// The run step doing it: (run id, fencing token of its open attempt).
+        #[serde(default)]
+        by_run: Option<(String, super::FencingToken)>,
     },
     /// Release a fenced (or lost) cluster.
     Unfence {
         /// The cluster.
         cluster: String,
+        /// The run step doing it: (run id, fencing token of its open attempt).
+        #[serde(default)]
+        by_run: Option<(String, super::FencingToken)>,
     },
+    /// Runs and drills.
+    Run(super::RunOp),
     /// Store (or replace) a runbook. The API lints it first; `apply` stores it with its
     /// content digest and keeps every version, so runs stay pinned to theirs.
     PutRunbook {
@@ -211,6 +219,11 @@ pub enum Response {
     Conflict {
         /// The key's current version (None when absent).
         current: Option<u64>,
+    },
+    /// A run was created.
+    RunCreated {
+        /// Its id.
+        id: String,
     },
     /// Not applied, deterministically, for this reason.
     Rejected {

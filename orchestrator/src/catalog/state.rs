@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::command::{COMMAND_VERSION, Command, Op, Response};
-use super::health::{HealthState, VerdictEvent};
+use super::health::{Failover, HealthState, Verdict, VerdictEvent};
+use super::runs::{Applied, RunOp, RunState, RunTrigger, RunsState};
 use super::snapshots::{JobState, SnapshotState};
 
 /// Format version of the serialised catalog (Raft snapshots).
@@ -125,6 +126,9 @@ pub struct Catalog {
     /// Registered plugins by digest.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginRecord>,
+    /// Runs and drills.
+    #[serde(default)]
+    pub runs: RunsState,
 }
 
 impl Default for Catalog {
@@ -142,6 +146,7 @@ impl Default for Catalog {
             runbook_versions: BTreeMap::new(),
             snapshots: SnapshotState::default(),
             plugins: BTreeMap::new(),
+            runs: RunsState::default(),
         }
     }
 }
@@ -263,14 +268,32 @@ impl Catalog {
                 self.audit_verdicts(index, &cmd.actor, events);
                 Response::Applied { index }
             }
-            Op::Fence { cluster } | Op::Unfence { cluster }
+            Op::Fence { cluster, .. } | Op::Unfence { cluster, .. }
                 if !self.health.clusters.contains_key(&cluster) =>
             {
                 Response::Rejected {
                     reason: format!("cluster `{cluster}` is not registered"),
                 }
             }
-            Op::Fence { cluster } => {
+            Op::Fence {
+                by_run: Some((run, token)),
+                ..
+            }
+            | Op::Unfence {
+                by_run: Some((run, token)),
+                ..
+            } if self.runs.check_token(&run, token).is_err() => Response::Rejected {
+                reason: self.runs.check_token(&run, token).unwrap_err(),
+            },
+            Op::Fence {
+                by_run: Some(_),
+                cluster,
+            } if self.health.clusters[&cluster].verdict == Verdict::Fenced => {
+                // Idempotent for runs: fencing a fenced cluster again changes nothing.
+                Response::Applied { index }
+            }
+            Op::Run(op) => self.apply_run(index, now, &cmd.actor, op),
+            Op::Fence { cluster, .. } => {
                 let events = self.health.fence(&cluster, now).into_iter().collect();
                 self.audit_verdicts(index, &cmd.actor, events);
                 Response::Applied { index }
@@ -351,7 +374,14 @@ impl Catalog {
                     reason: format!("no runbook `{name}`"),
                 },
             },
-            Op::Unfence { cluster } => match self.health.unfence(&cluster, now) {
+            Op::Unfence {
+                by_run: Some(_),
+                cluster,
+            } if self.health.clusters[&cluster].verdict != Verdict::Fenced => {
+                // Idempotent for runs: unfencing an unfenced cluster changes nothing.
+                Response::Applied { index }
+            }
+            Op::Unfence { cluster, .. } => match self.health.unfence(&cluster, now) {
                 Some(e) => {
                     self.audit_verdicts(index, &cmd.actor, vec![e]);
                     Response::Applied { index }
@@ -490,7 +520,8 @@ impl Catalog {
         Response::Applied { index }
     }
 
-    /// One audit entry per verdict change, listing the votes behind it.
+    /// One audit entry per verdict change, listing the votes behind it; a change to
+    /// `Lost` starts the matching runbooks' runs (exactly once: the change happens once).
     fn audit_verdicts(&mut self, index: u64, actor: &str, events: Vec<VerdictEvent>) {
         for e in events {
             let details = serde_json::json!({
@@ -498,6 +529,176 @@ impl Catalog {
                 "failover": e.failover, "votes": e.votes,
             });
             self.audit(index, actor, "cluster.verdict", &e.cluster, details);
+            if e.to == Verdict::Lost {
+                self.trigger_failover(index, &e);
+            }
+        }
+    }
+
+    /// Create the runs of every runbook with a `clusterLost` trigger for this cluster.
+    /// `Pending` starts them, `Held` creates them held for approval (and holds the
+    /// not-yet-started runs of the other clusters the same guard now holds),
+    /// `Suppressed` (cooldown) creates none.
+    fn trigger_failover(&mut self, index: u64, e: &VerdictEvent) {
+        let hold = match &e.failover {
+            Failover::Pending => None,
+            Failover::Held { reason } => Some(reason.clone()),
+            Failover::Suppressed { until_ms } => {
+                let details = serde_json::json!({"reason": "cooldown", "until_ms": until_ms});
+                self.audit(
+                    index,
+                    "lifeboat",
+                    "failover.suppressed",
+                    &e.cluster,
+                    details,
+                );
+                return;
+            }
+            Failover::None => return,
+        };
+        if let Some(reason) = &hold {
+            let held: Vec<String> = self
+                .health
+                .clusters
+                .iter()
+                .filter(|(_, h)| matches!(h.failover, Failover::Held { .. }))
+                .map(|(n, _)| n.clone())
+                .collect();
+            for run in self.runs.runs.values_mut() {
+                let untouched = run.state == RunState::Running && run.journal.events.is_empty();
+                if let RunTrigger::ClusterLost { cluster, .. } = &run.trigger
+                    && untouched
+                    && held.contains(cluster)
+                {
+                    run.state = RunState::Held {
+                        reason: reason.clone(),
+                    };
+                }
+            }
+        }
+        let matching: Vec<(String, String, String)> = self
+            .runbooks
+            .values()
+            .filter_map(|r| {
+                let yaml = self.runbook_versions.get(&r.digest)?;
+                let rb = super::runs::parse_runbook(&r.name, yaml).ok()?;
+                rb.spec.triggers.iter().find_map(|t| match t {
+                    lifeboat_runbooks::schema::Trigger::ClusterLost(t)
+                        if t.cluster.as_deref() == Some(e.cluster.as_str()) =>
+                    {
+                        Some((r.name.clone(), r.digest.clone(), t.param.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        if matching.is_empty() {
+            let details =
+                serde_json::json!({"reason": "no runbook has a clusterLost trigger for it"});
+            self.audit(index, "lifeboat", "failover.none", &e.cluster, details);
+        }
+        for (name, digest, param) in matching {
+            let trigger = RunTrigger::ClusterLost {
+                cluster: e.cluster.clone(),
+                lost_at_ms: e.at_ms,
+                verdict_seq: e.seq,
+            };
+            let params = BTreeMap::from([(param, serde_json::json!(e.cluster))]);
+            self.create_run(
+                index,
+                "lifeboat",
+                &name,
+                &digest,
+                params,
+                false,
+                trigger,
+                hold.clone(),
+            );
+        }
+    }
+
+    /// Create a run of runbook `name` at `digest`; audited either way.
+    #[allow(clippy::too_many_arguments)]
+    fn create_run(
+        &mut self,
+        index: u64,
+        actor: &str,
+        name: &str,
+        digest: &str,
+        params: BTreeMap<String, serde_json::Value>,
+        drill: bool,
+        trigger: RunTrigger,
+        hold: Option<String>,
+    ) -> Response {
+        let now = self.clock_ms;
+        let created = self
+            .runbook_versions
+            .get(digest)
+            .ok_or_else(|| format!("runbook version {digest} is not stored"))
+            .and_then(|yaml| super::runs::parse_runbook(name, yaml))
+            .and_then(|rb| {
+                self.runs.create(
+                    index,
+                    now,
+                    actor,
+                    &rb,
+                    digest,
+                    params,
+                    drill,
+                    trigger.clone(),
+                    hold,
+                )
+            });
+        match created {
+            Ok(id) => {
+                let run = &self.runs.runs[&id];
+                let details = serde_json::json!({
+                    "runbook": name, "digest": digest, "drill": drill, "trigger": trigger,
+                    "state": run.state, "concurrency_key": run.concurrency_key,
+                });
+                self.audit(index, actor, "run.created", &id, details);
+                Response::RunCreated { id }
+            }
+            Err(reason) => {
+                let details = serde_json::json!({
+                    "runbook": name, "drill": drill, "trigger": trigger, "reason": reason,
+                });
+                self.audit(index, actor, "run.refused", name, details);
+                Response::Rejected { reason }
+            }
+        }
+    }
+
+    fn apply_run(&mut self, index: u64, now: u64, actor: &str, op: RunOp) -> Response {
+        if let RunOp::Create {
+            runbook,
+            params,
+            drill,
+        } = op
+        {
+            let Some(stored) = self.runbooks.get(&runbook) else {
+                return Response::Rejected {
+                    reason: format!("no runbook `{runbook}`"),
+                };
+            };
+            let digest = stored.digest.clone();
+            let trigger = if drill {
+                RunTrigger::Drill
+            } else {
+                RunTrigger::Manual
+            };
+            return self.create_run(
+                index, actor, &runbook, &digest, params, drill, trigger, None,
+            );
+        }
+        match self.runs.apply(index, now, op) {
+            Applied::Ok(audit) => {
+                if let Some((action, target, details)) = audit {
+                    self.audit(index, actor, &action, &target, details);
+                }
+                Response::Applied { index }
+            }
+            Applied::Rejected(reason) => Response::Rejected { reason },
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod cluster;
 mod dev;
+mod run;
 mod runbook;
 mod snapshot;
 mod status;
@@ -95,6 +96,24 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Runs: start, list, show, watch, approve, reject, cancel.
+    Run {
+        /// What to do.
+        #[command(subcommand)]
+        command: run::RunCommand,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// DR drills: start, list, report.
+    Drill {
+        /// What to do.
+        #[command(subcommand)]
+        command: run::DrillCommand,
+        /// Server and token.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Cluster verdicts, votes and fencing.
     Cluster {
         /// What to do.
@@ -170,6 +189,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Dev(args) => dev::run(args).await,
         Command::Cluster { command, server } => cluster::run(command, server).await,
         Command::Snapshot { command, server } => snapshot::run(command, server).await,
+        Command::Run { command, server } => run::run(command, server).await,
+        Command::Drill { command, server } => run::drill(command, server).await,
         Command::Plugin { command, server } => plugin(command, server).await,
         Command::Runbook(RunbookCommand::Lint {
             files,

@@ -83,6 +83,8 @@ pub struct LoadedConfig {
     pub encryption_key_file: Option<PathBuf>,
     /// Plugin settings (`dir` resolved).
     pub plugins: super::PluginsConfig,
+    /// Executor settings (`secrets_dir` resolved).
+    pub executor: super::ExecutorConfig,
 }
 
 /// Load, validate and resolve the config at `path`.
@@ -152,6 +154,10 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedConfig, ConfigErrors> {
             .as_ref()
             .map(|f| base.join(&f.value)),
         snapshots: cfg.snapshots.clone(),
+        executor: super::ExecutorConfig {
+            secrets_dir: cfg.executor.secrets_dir.as_ref().map(|d| base.join(d)),
+            ..cfg.executor.clone()
+        },
         plugins: super::PluginsConfig {
             dir: cfg.plugins.dir.as_ref().map(|d| base.join(d)),
             max_bytes: cfg.plugins.max_bytes,

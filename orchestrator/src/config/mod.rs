@@ -18,8 +18,8 @@ mod validate;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{LoadedConfig, Peer, Secret, load, load_str};
 pub use schema::{
-    ApiTuning, AuthConfig, ClusterConfig, Config, HealthTuning, ListenConfig, NodeSection,
-    PeerConfig, PluginsConfig, RaftTuning, RetentionConfig, ScheduleConfig, SnapshotsConfig,
-    StoreConfig, TokenConfig,
+    ApiTuning, AuthConfig, ClusterConfig, Config, ExecutorConfig, HealthTuning, ListenConfig,
+    LogChannel, NodeSection, NotifyChannel, NotifyConfig, PeerConfig, PluginsConfig, RaftTuning,
+    RetentionConfig, ScheduleConfig, SnapshotsConfig, StoreConfig, TokenConfig,
 };
 pub use validate::{HealthSettings, is_dns_label};

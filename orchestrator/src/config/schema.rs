@@ -2,11 +2,12 @@
 //!
 //! Every struct denies unknown keys, so a typo is an error rather than a silently ignored
 //! setting. Fields that validation may complain about are wrapped in [`Spanned`] so the
-//! error can name the line and column. Defaults live in one place: the `Default` impls of
-//! [`RaftTuning`] and [`ApiTuning`].
+//! error can name the line and column. Defaults live in one place per section: the
+//! `Default` impls (e.g. [`RaftTuning`], [`ApiTuning`], [`ExecutorConfig`]).
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::auth::Role;
@@ -43,7 +44,71 @@ pub struct Config {
     /// WebAssembly plugins.
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// The runbook executor: outbound HTTP, notification channels, secrets, limits.
+    #[serde(default)]
+    pub executor: ExecutorConfig,
 }
+
+/// `executor:`: what runbook steps may reach and how much the executor keeps. Every field
+/// has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutorConfig {
+    /// URL prefixes (`https://hooks.example.com/`) `http.request` may call; empty refuses
+    /// every call. Scheme, host and port must match exactly, the path by prefix.
+    pub http_allowlist: Vec<Spanned<String>>,
+    /// Timeout of one `http.request` or webhook call, e.g. `30s` (the default).
+    pub http_timeout: Spanned<String>,
+    /// Largest response body read from a call (default 1 MiB); a larger one fails the step.
+    pub http_max_response_bytes: usize,
+    /// Named channels for the `notify` step.
+    pub notify: NotifyConfig,
+    /// Directory of secret files: `secret:NAME/KEY` is read from `<secrets_dir>/NAME/KEY`.
+    pub secrets_dir: Option<PathBuf>,
+    /// Steps of one run executed at the same time, at most (default 64).
+    pub max_parallel_steps: usize,
+    /// Finished runs kept in the catalog (default 1000); older ones are dropped.
+    pub max_runs_kept: usize,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        let unknown = serde_saphyr::Location::UNKNOWN;
+        Self {
+            http_allowlist: Vec::new(),
+            http_timeout: Spanned::new("30s".into(), unknown, unknown),
+            http_max_response_bytes: 1024 * 1024,
+            notify: NotifyConfig::default(),
+            secrets_dir: None,
+            max_parallel_steps: 64,
+            max_runs_kept: 1000,
+        }
+    }
+}
+
+/// `executor.notify:`: the channels the `notify` step can name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Channels by name.
+    #[serde(default)]
+    pub channels: BTreeMap<String, NotifyChannel>,
+}
+
+/// One notification channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum NotifyChannel {
+    /// POST a JSON `{"channel","title","message","run","step"}` to this URL.
+    Webhook(Spanned<String>),
+    /// Write the message to this node's log (`log: {}`).
+    Log(LogChannel),
+}
+
+/// The `log` channel: no settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogChannel {}
 
 /// `plugins:`: the WebAssembly plugin host.
 #[derive(Debug, Clone, Deserialize)]

@@ -42,6 +42,7 @@ impl Config {
             p.errors.extend(errors.0);
         }
         self.check_snapshots(&mut p);
+        self.check_executor(&mut p);
         if p.errors.is_empty() {
             Ok(())
         } else {
@@ -308,6 +309,63 @@ impl Config {
     }
 }
 
+impl Config {
+    fn check_executor(&self, p: &mut Problems<'_>) {
+        let e = &self.executor;
+        for (i, prefix) in e.http_allowlist.iter().enumerate() {
+            if let Err(why) = check_http_url(&prefix.value, true) {
+                let why = format!("`{}` {why}", prefix.value);
+                let key = format!("executor.http_allowlist[{i}]");
+                let fix = "write a URL prefix such as https://hooks.example.com/ or http://127.0.0.1:8080/api/";
+                p.add(Some(prefix), key, why, fix);
+            }
+        }
+        let t = &e.http_timeout;
+        if !humantime::parse_duration(&t.value).is_ok_and(|d| !d.is_zero()) {
+            let msg = format!("`{}` is not a positive duration", t.value);
+            let fix = "write it like 30s, 500ms or 2m";
+            p.add(Some(t), "executor.http_timeout".into(), msg, fix);
+        }
+        for (key, value, example) in [
+            (
+                "http_max_response_bytes",
+                e.http_max_response_bytes,
+                "1048576 (1 MiB)",
+            ),
+            ("max_parallel_steps", e.max_parallel_steps, "64"),
+            ("max_runs_kept", e.max_runs_kept, "1000"),
+        ] {
+            if value == 0 {
+                let msg = format!("{key} must be > 0");
+                let fix = format!("e.g. {example}, or remove it for the default");
+                p.add::<()>(None, format!("executor.{key}"), msg, &fix);
+            }
+        }
+        for (name, channel) in &e.notify.channels {
+            if name.trim().is_empty() {
+                let msg = "a notify channel has an empty name".into();
+                let fix = "name it, e.g. oncall:";
+                p.add::<()>(None, "executor.notify.channels".into(), msg, fix);
+            }
+            if let super::schema::NotifyChannel::Webhook(url) = channel
+                && let Err(why) = check_http_url(&url.value, false)
+            {
+                let why = format!("the webhook URL {why}");
+                let key = format!("executor.notify.channels.{name}.webhook");
+                p.add(Some(url), key, why, "write it as https://HOST/PATH");
+            }
+        }
+        if e.secrets_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            let msg = "secrets_dir is empty".into();
+            let fix = "point it at a directory of NAME/KEY files, or remove it";
+            p.add::<()>(None, "executor.secrets_dir".into(), msg, fix);
+        }
+    }
+}
+
 /// Health settings in milliseconds, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthSettings {
@@ -437,6 +495,26 @@ fn check_base_url(s: &str) -> Result<(), String> {
         return Err(format!(
             "`{s}` must be a bare base URL (no path, query or user)"
         ));
+    }
+    Ok(())
+}
+
+/// Why `s` is not an absolute `http(s)://HOST[:PORT]/PATH` URL (for a `prefix`, also
+/// without credentials, query or fragment). The reason does not quote `s`: a webhook URL
+/// may carry a token.
+fn check_http_url(s: &str, prefix: bool) -> Result<(), String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("is not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must use http or https".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    if prefix && (!url.username().is_empty() || url.password().is_some()) {
+        return Err("must not carry credentials".into());
+    }
+    if prefix && (url.query().is_some() || url.fragment().is_some()) {
+        return Err("must not have a query or fragment".into());
     }
     Ok(())
 }

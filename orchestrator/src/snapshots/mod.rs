@@ -32,7 +32,8 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", hex::encode(bytes))
 }
 
-async fn client(node: &Node, cluster: &str) -> Result<kube::Client, String> {
+/// A kube client for a cluster of this node's config.
+pub async fn client(node: &Node, cluster: &str) -> Result<kube::Client, String> {
     let c = node
         .cfg
         .clusters
@@ -52,6 +53,36 @@ pub async fn start_capture(
     by: &str,
     firing: Option<FiringRef>,
 ) -> Result<String, ApiError> {
+    capture_task(node, cluster, by, firing)
+        .await
+        .map(|(id, _)| id)
+}
+
+/// Capture and wait for the outcome: the snapshot record, or why it failed. The capture
+/// runs in its own task: dropping this future does not stop it (it records itself).
+pub async fn capture_and_wait(
+    node: &Arc<Node>,
+    cluster: &str,
+    by: &str,
+) -> Result<SnapshotRecord, String> {
+    let (_, task) = capture_task(node, cluster, by, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    task.await.map_err(|e| format!("capture task: {e}"))?
+}
+
+async fn capture_task(
+    node: &Arc<Node>,
+    cluster: &str,
+    by: &str,
+    firing: Option<FiringRef>,
+) -> Result<
+    (
+        String,
+        tokio::task::JoinHandle<Result<SnapshotRecord, String>>,
+    ),
+    ApiError,
+> {
     let id = new_id("cap");
     let trigger = firing
         .as_ref()
@@ -73,7 +104,7 @@ pub async fn start_capture(
         .await?;
     let progress = node.snapshots.track(&id);
     let (node, cluster, cap) = (node.clone(), cluster.to_string(), id.clone());
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let actor = format!("node-{}", node.cfg.node_id);
         let started = std::time::Instant::now();
         let result = match client(&node, &cluster).await {
@@ -116,13 +147,14 @@ pub async fn start_capture(
                 };
                 let op = Op::CaptureSucceeded {
                     capture_id: cap,
-                    snapshot,
+                    snapshot: snapshot.clone(),
                 };
                 if let Err(e) = node.write(&actor, op).await {
                     warn!(error = %e, "could not record a finished capture (leadership lost?)");
-                    return;
+                    return Err(format!("capture done but not recorded: {e}"));
                 }
                 service::apply_retention(&node, &cluster).await;
+                Ok(snapshot)
             }
             Err(reason) => {
                 warn!(cluster = %cluster, %reason, "capture failed");
@@ -133,14 +165,15 @@ pub async fn start_capture(
                         &actor,
                         Op::CaptureFailed {
                             capture_id: cap,
-                            reason,
+                            reason: reason.clone(),
                         },
                     )
                     .await;
+                Err(reason)
             }
         }
     });
-    Ok(id)
+    Ok((id, task))
 }
 
 /// Commit the start of a restore and run it in the background; returns its id.
@@ -150,6 +183,32 @@ pub async fn start_restore(
     by: &str,
 ) -> Result<String, ApiError> {
     let opts = req.options()?;
+    restore_task(node, req, opts, by).await.map(|(id, _)| id)
+}
+
+/// Restore with these options and wait for the final record (the restore runs in its
+/// own task: dropping this future does not stop it).
+pub async fn restore_and_wait(
+    node: &Arc<Node>,
+    req: RestoreRequest,
+    opts: lifeboat_snapshot::restore::RestoreOptions,
+    by: &str,
+) -> Result<RestoreRecord, String> {
+    let (id, task) = restore_task(node, req, opts, by)
+        .await
+        .map_err(|e| e.to_string())?;
+    task.await.map_err(|e| format!("restore task: {e}"))?;
+    node.raft
+        .read_local(|c| c.snapshots.restores.get(&id).cloned())
+        .ok_or_else(|| format!("restore {id} is not in the catalog"))
+}
+
+async fn restore_task(
+    node: &Arc<Node>,
+    req: RestoreRequest,
+    opts: lifeboat_snapshot::restore::RestoreOptions,
+    by: &str,
+) -> Result<(String, tokio::task::JoinHandle<()>), ApiError> {
     let id = new_id("rst");
     let record = RestoreRecord {
         id: id.clone(),
@@ -171,7 +230,7 @@ pub async fn start_restore(
     node.write(by, Op::RestoreStarted { record }).await?;
     let progress = node.snapshots.track(&id);
     let (node, rid) = (node.clone(), id.clone());
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let actor = format!("node-{}", node.cfg.node_id);
         let result = match client(&node, &req.target_cluster).await {
             Ok(c) => run_restore(node.clone(), req.snapshot.clone(), c, opts, progress).await,
@@ -227,7 +286,7 @@ pub async fn start_restore(
             warn!(error = %e, "could not record a finished restore (leadership lost?)");
         }
     });
-    Ok(id)
+    Ok((id, task))
 }
 
 /// Run the library's restore. Its future is not provably `Send` for every lifetime

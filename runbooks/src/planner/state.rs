@@ -175,7 +175,14 @@ pub(crate) fn instance_status(
     let end = match &last.end {
         Some(end) => end.clone(),
         None => {
-            let deadline = step.timeout.map(|t| last.started.saturating_add(t.0));
+            // An approval waits for people, not for an effect: its deadline runs from its
+            // first attempt, so a leader change (which re-opens it) does not extend it.
+            let started = if step.uses == "approval" {
+                attempts.first().map_or(last.started, |a| a.started)
+            } else {
+                last.started
+            };
+            let deadline = step.timeout.map(|t| started.saturating_add(t.0));
             match deadline {
                 Some(d) if now >= d => {
                     if let (true, Some(on)) = (step.uses == "approval", step.on_timeout) {

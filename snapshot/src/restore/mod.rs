@@ -6,6 +6,8 @@
 //! policy); then apply tier by tier ([`order`]), objects of a tier in parallel, waiting
 //! for restored CRDs to be Established before the next tier. A dry run does every read
 //! and compares each object with the live one ([`diff`]) but writes nothing.
+//! [`RestoreOptions::namespaces`] narrows the restore to some namespaces (verification
+//! still covers the whole snapshot) and [`RestoreOptions::annotations`] marks what it wrote.
 
 pub mod apply;
 pub mod diff;
@@ -76,6 +78,12 @@ pub struct RestoreOptions {
     pub cache_bytes: usize,
     /// Name of the target cluster (report and traces only).
     pub target_cluster: String,
+    /// Restore only objects in these source namespaces, plus the Namespace objects of
+    /// those names; other cluster-scoped objects are skipped. `None` (default): all.
+    pub namespaces: Option<BTreeSet<String>>,
+    /// Added to `metadata.annotations` of every object written (and of every object a
+    /// dry run compares). Default: none.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Default for RestoreOptions {
@@ -90,6 +98,8 @@ impl Default for RestoreOptions {
             delete_timeout: Duration::from_secs(30),
             cache_bytes: 256 << 20,
             target_cluster: String::new(),
+            namespaces: None,
+            annotations: BTreeMap::new(),
         }
     }
 }
@@ -114,6 +124,20 @@ impl RestoreOptions {
                     "namespace_map has an empty name ({k:?} -> {v:?})"
                 )));
             }
+        }
+        if self
+            .namespaces
+            .as_ref()
+            .is_some_and(|n| n.is_empty() || n.contains(""))
+        {
+            return Err(RestoreError::InvalidOptions(
+                "namespaces is empty or has an empty name: name at least one namespace, or none to restore all".into(),
+            ));
+        }
+        if self.annotations.contains_key("") {
+            return Err(RestoreError::InvalidOptions(
+                "annotations has an empty key".into(),
+            ));
         }
         Ok(())
     }
@@ -227,14 +251,14 @@ impl TargetTypes {
     }
 }
 
-/// Types defined by CRDs inside the snapshot (they will be served once those are restored).
+/// Types defined by CRDs among the restored entries (they will be served once those are
+/// restored).
 async fn types_from_crds(
     reader: &SnapshotReader,
+    entries: &[Entry],
 ) -> Result<BTreeSet<(String, String, String)>, RestoreError> {
     let mut out = BTreeSet::new();
-    for e in reader
-        .manifest
-        .entries
+    for e in entries
         .iter()
         .filter(|e| e.kind == "CustomResourceDefinition")
     {
@@ -293,10 +317,17 @@ async fn run(
     let reader = SnapshotReader::open(store, snapshot_id, opts.cache_bytes).await?;
     reader.verify_all(progress).await?;
 
+    let entries: Vec<Entry> = reader
+        .manifest
+        .entries
+        .iter()
+        .filter(|e| plan::selected(e, opts.namespaces.as_ref()))
+        .cloned()
+        .collect();
     let mut types = TargetTypes::discover(&target).await?;
-    let from_crds = types_from_crds(&reader).await?;
+    let from_crds = types_from_crds(&reader, &entries).await?;
     let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
-    for e in &reader.manifest.entries {
+    for e in &entries {
         let key = (e.group.clone(), e.version.clone(), e.kind.clone());
         if types.resolve(e).is_none() && !from_crds.contains(&key) {
             *unsupported.entry(e.gvk()).or_default() += 1;
@@ -309,12 +340,12 @@ async fn run(
         });
     }
 
-    let tiers: Vec<PlanTier> = plan::plan(&reader.manifest.entries, &opts.namespace_map);
+    let tiers: Vec<PlanTier> = plan::plan(&entries, &opts.namespace_map);
     progress.set_phase(Phase::Applying);
     for t in &tiers {
         progress.discovered_at_least(t.name, t.items.len() as u64);
     }
-    let mut results = Vec::with_capacity(reader.manifest.entries.len());
+    let mut results = Vec::with_capacity(entries.len());
     for t in &tiers {
         let tier_results: Vec<ObjectResult> = futures::stream::iter(t.items.iter())
             .map(|item| {
@@ -401,6 +432,7 @@ async fn restore_one(
         Err(err) => return (Outcome::Failed, Some(err.to_string()), vec![]),
     };
     rewrite(&mut obj, &e.kind, &opts.namespace_map);
+    plan::annotate(&mut obj, &opts.annotations);
     let dest = Dest {
         ar,
         namespace: if *namespaced {

@@ -5,7 +5,7 @@ use super::order::{TIER_NAMES, tier};
 use crate::manifest::Entry;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One object to restore.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +35,36 @@ pub struct PlanTier {
 /// Map a namespace through `map` (unmapped namespaces keep their name).
 pub fn map_ns(map: &BTreeMap<String, String>, ns: &str) -> String {
     map.get(ns).cloned().unwrap_or_else(|| ns.to_string())
+}
+
+/// Whether `e` is restored when the restore is narrowed to `namespaces` (source names):
+/// objects in those namespaces and the Namespace objects of those names. Other
+/// cluster-scoped objects are not. `None`: everything is.
+pub fn selected(e: &Entry, namespaces: Option<&BTreeSet<String>>) -> bool {
+    let Some(wanted) = namespaces else {
+        return true;
+    };
+    match &e.namespace {
+        Some(ns) => wanted.contains(ns),
+        None => e.group.is_empty() && e.kind == "Namespace" && wanted.contains(&e.name),
+    }
+}
+
+/// Add `annotations` to `metadata.annotations` of `obj` (overriding same-named ones).
+pub fn annotate(obj: &mut Value, annotations: &BTreeMap<String, String>) {
+    if annotations.is_empty() || !obj.is_object() {
+        return;
+    }
+    if !obj["metadata"].is_object() {
+        obj["metadata"] = Value::Object(Default::default());
+    }
+    let slot = &mut obj["metadata"]["annotations"];
+    if !slot.is_object() {
+        *slot = Value::Object(Default::default());
+    }
+    for (k, v) in annotations {
+        slot[k.as_str()] = Value::String(v.clone());
+    }
 }
 
 /// Build the plan: tiers in order, objects sorted by namespace and name within a tier.
@@ -133,6 +163,40 @@ mod tests {
         assert_eq!(p[0].items[0].name, "drill");
         assert_eq!(p[1].items[0].namespace.as_deref(), Some("drill"));
         assert_eq!(p[1].items[1].namespace.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn namespace_selection_keeps_its_namespaces_and_their_namespace_objects() {
+        let only_shop = BTreeSet::from(["shop".to_string()]);
+        let keep = |e: &Entry| selected(e, Some(&only_shop));
+        assert!(keep(&entry("", "ConfigMap", Some("shop"), "cfg")));
+        assert!(keep(&entry("", "Namespace", None, "shop")));
+        assert!(!keep(&entry("", "ConfigMap", Some("blog"), "cfg")));
+        assert!(!keep(&entry("", "Namespace", None, "blog")));
+        assert!(!keep(&entry(
+            "rbac.authorization.k8s.io",
+            "ClusterRole",
+            None,
+            "shop"
+        )));
+        assert!(selected(&entry("", "Namespace", None, "blog"), None));
+    }
+
+    #[test]
+    fn annotate_adds_to_existing_and_missing_annotations() {
+        let marks = BTreeMap::from([("lifeboat.dev/run".to_string(), "r1".to_string())]);
+        let mut with = json!({"metadata": {"name": "a", "annotations": {"keep": "me"}}});
+        annotate(&mut with, &marks);
+        assert_eq!(
+            with["metadata"]["annotations"],
+            json!({"keep": "me", "lifeboat.dev/run": "r1"})
+        );
+        let mut without = json!({"metadata": {"name": "b"}});
+        annotate(&mut without, &marks);
+        assert_eq!(without["metadata"]["annotations"]["lifeboat.dev/run"], "r1");
+        let mut untouched = json!({"metadata": {"name": "c"}});
+        annotate(&mut untouched, &BTreeMap::new());
+        assert!(untouched["metadata"].get("annotations").is_none());
     }
 
     #[test]
