@@ -115,6 +115,29 @@ fn dev_fleet_starts_answers_and_stops_cleanly() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&sched.stdout).unwrap_or_default();
     assert_eq!(v["schedules"][0]["id"], "eu-west#0", "{v}");
+    // The example runbooks are loaded: a drill can be started right away (after a
+    // snapshot of the seeded application exists).
+    let cli = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .args(["--server", api, "--token", token.trim()])
+            .output()
+            .unwrap()
+    };
+    assert!(cli(&["snapshot", "take", "eu-west"]).status.success());
+    wait_for("a snapshot of eu-west", Duration::from_secs(60), || {
+        let out = cli(&["snapshot", "list", "-o", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["snapshots"].as_array().is_some_and(|s| !s.is_empty())
+    });
+    let drill = cli(&["drill", "start", "drill-eu-west", "--wait"]);
+    let out = String::from_utf8_lossy(&drill.stdout);
+    assert!(
+        drill.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&drill.stderr)
+    );
+    assert!(out.contains("RTO") && out.contains("met"), "{out}");
     // Chaos from the command line: the killed cluster is seen failing by the quorum.
     let dev_cmd = |args: &[&str]| {
         Command::new(BIN)

@@ -819,3 +819,7 @@ fn decide(
     );
     Applied::Ok(Some(("run.approval".into(), run_id, details)))
 }
+
+#[cfg(test)]
+#[path = "runs_test.rs"]
+mod tests;

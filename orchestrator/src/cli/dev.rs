@@ -40,6 +40,9 @@ const EXAMPLE_RUNBOOKS: [(&str, &str); 3] = [
     ),
 ];
 
+/// The application every simulated cluster is seeded with on its first start.
+const DEV_APP: &str = include_str!("dev_app.yaml");
+
 /// Arguments of `lifeboat dev`.
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
@@ -173,6 +176,11 @@ async fn start_fleet(
     std::fs::create_dir_all(&store)?;
     let clusters = start_clusters(args, dir, exe, children).await?;
     let base = args.port_base;
+    let sink = serve_sink(dir, base + 99).await?;
+    // The example failover's `dnsToken` param references `secret:dns-api/token`.
+    let secrets = dir.join("secrets");
+    std::fs::create_dir_all(secrets.join("dns-api"))?;
+    ensure_secret(&secrets.join("dns-api").join("token"))?;
     let peers: Vec<PeerSpec> = (1..=NODES)
         .map(|i| PeerSpec {
             id: i,
@@ -197,7 +205,7 @@ async fn start_fleet(
                 .iter()
                 .map(|c| (c.name.clone(), c.kubeconfig.clone()))
                 .collect(),
-            extra_yaml: dev_snapshot_schedules(&clusters),
+            extra_yaml: dev_snapshot_schedules(&clusters, &sink),
         };
         let config = dir.join(format!("node-{i}.yaml"));
         std::fs::write(&config, render_node_config(&spec))?;
@@ -235,7 +243,8 @@ async fn start_fleet(
         "store": format!("file://{}", store.display()),
     });
     std::fs::write(dir.join("dev.json"), serde_json::to_string_pretty(&dev)?)?;
-    load_example_runbooks(&peers[0].api, &admin_token).await?;
+    let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
+    load_example_runbooks(&peers[0].api, &admin_token, &names, &sink).await?;
     print_welcome(dir, &peers[0].api, clusters.len());
     Ok(())
 }
@@ -283,9 +292,10 @@ async fn start_clusters(
         let server = format!("http://127.0.0.1:{port}");
         let kubeconfig = dir.join(format!("{name}.kubeconfig"));
         let data = dir.join("clusters").join(&name);
+        let first_start = !data.exists();
         std::fs::create_dir_all(&data)?;
         let log = dir.join(format!("{name}.log"));
-        let argv = [
+        let mut argv = vec![
             "--listen".to_string(),
             format!("127.0.0.1:{port}"),
             "--kubeconfig".into(),
@@ -297,6 +307,12 @@ async fn start_clusters(
             "--admin-token-file".into(),
             admin_token.display().to_string(),
         ];
+        if first_start {
+            // Seeded once; a resumed fleet keeps whatever the clusters hold now.
+            let seed = dir.join("dev-app.yaml");
+            std::fs::write(&seed, DEV_APP)?;
+            argv.extend(["--seed".to_string(), seed.display().to_string()]);
+        }
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let child = spawn(&kubesim, &argv, &log)?;
         let pid = child.id();
@@ -339,11 +355,18 @@ fn build_kubesim_under_cargo() {
 }
 
 /// Every simulated cluster is captured every minute; the newest 10 are kept.
-fn dev_snapshot_schedules(clusters: &[SimCluster]) -> String {
+/// Per-node config for the executor (dev sink allowlisted, secrets, a log channel) and
+/// the snapshot schedules.
+fn dev_snapshot_schedules(clusters: &[SimCluster], sink: &str) -> String {
+    // The executor may call the dev sink; `notify` to `sre-oncall` goes to the node log.
+    let mut y = format!(
+        "executor:\n  http_allowlist: [\"{sink}/\"]\n  secrets_dir: secrets\n  notify:\n    \
+         channels:\n      sre-oncall: {{log: {{}}}}\n"
+    );
     if clusters.is_empty() {
-        return String::new();
+        return y;
     }
-    let mut y = String::from("snapshots:\n  retention:\n    keep_last: 10\n  schedules:\n");
+    y.push_str("snapshots:\n  retention:\n    keep_last: 10\n  schedules:\n");
     for c in clusters {
         y.push_str(&format!(
             "    - cluster: {}\n      cron: \"0 * * * * *\"\n",
@@ -353,10 +376,77 @@ fn dev_snapshot_schedules(clusters: &[SimCluster]) -> String {
     y
 }
 
+/// The example runbooks, made concrete for this fleet: for each cluster a failover and a
+/// failback to/from the next cluster, and a drill restoring it into the next cluster
+/// (with a single cluster, only the drill, into that cluster's `-drill` namespaces);
+/// the traffic switch and smoke test call the dev sink (see [`serve_sink`]).
+pub fn dev_runbooks(clusters: &[String], sink: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, c) in clusters.iter().enumerate() {
+        let standby = &clusters[(i + 1) % clusters.len()];
+        for (file, yaml) in EXAMPLE_RUNBOOKS {
+            // One cluster: only the drill (into itself, in `-drill` namespaces) makes sense.
+            if standby == c && file != "drill.yaml" {
+                continue;
+            }
+            let y = yaml
+                .replace("eu-central", standby)
+                .replace("[standby, us-east]", &format!("[{standby}]"))
+                .replace(&format!("[{standby}, us-east]"), &format!("[{standby}]"))
+                .replace("eu-west", c)
+                .replace("https://dns.example.com/", &format!("{sink}/dns/"))
+                .replace(
+                    "https://smoke.drill.example.com/",
+                    &format!("{sink}/smoke/"),
+                );
+            out.push((format!("{file}@{c}"), y));
+        }
+    }
+    out
+}
+
+/// A local stand-in for the outside world the example runbooks call (a DNS API for the
+/// traffic switch, a smoke-test endpoint): it answers every request `200 {"ok":true}`
+/// and appends `METHOD PATH BODY` to `DIR/sink.log`. Lives as long as `lifeboat dev`.
+async fn serve_sink(dir: &Path, port: u16) -> anyhow::Result<String> {
+    use axum::body::Bytes;
+    use axum::http::{Method, Uri};
+    let addr = format!("127.0.0.1:{port}");
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("dev sink: cannot listen on {addr} (pick another --port-base)"))?;
+    let log = dir.join("sink.log");
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
+        let log = log.clone();
+        async move {
+            use std::io::Write;
+            let line = format!("{method} {uri} {}\n", String::from_utf8_lossy(&body));
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+            {
+                let _ = f.write_all(line.as_bytes());
+            }
+            axum::Json(json!({"ok": true, "path": uri.path()}))
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
 /// Store the example runbooks (idempotent: an unchanged runbook is not rewritten).
-async fn load_example_runbooks(api: &str, token: &str) -> anyhow::Result<()> {
+async fn load_example_runbooks(
+    api: &str,
+    token: &str,
+    clusters: &[String],
+    sink: &str,
+) -> anyhow::Result<()> {
     let client = crate::client::ApiClient::new(api, Some(token.to_string()));
-    for (file, yaml) in EXAMPLE_RUNBOOKS {
+    for (file, yaml) in dev_runbooks(clusters, sink) {
+        let (file, yaml) = (file.as_str(), yaml.as_str());
         let report = lifeboat_runbooks::parse_and_lint(file, yaml, &lifeboat_runbooks::NoPlugins);
         let name = report
             .runbook

@@ -190,7 +190,7 @@ pub async fn run(cmd: RunCommand, args: ServerArgs) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if v["state"] == "running" {
                 println!(
-                    "{id}: cancel requested; it stops at the next step boundary and runs its \
+                    "{id}: cancel requested; the run stops its current step and runs its \
                      `finally` steps (follow it with `lifeboat run watch {id}`)"
                 );
             } else {

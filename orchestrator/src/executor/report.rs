@@ -150,7 +150,7 @@ impl StepReport {
 /// A measured figure against its objective.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Measure {
-    /// What was measured, ms (None: could not be measured).
+    /// What was measured, ms (None: could not be measured; `basis` says why).
     pub measured_ms: Option<u64>,
     /// The runbook's objective, ms.
     pub objective_ms: Option<u64>,
@@ -490,7 +490,7 @@ fn rto(
         .find(|i| i.report.outcome != Outcome::Succeeded)
     {
         let basis = format!(
-            "not measured: readiness check `{}` {} (workloads were not shown ready)",
+            "readiness check `{}` {} (workloads were not shown ready)",
             bad.report.instance(),
             bad.report.outcome.name()
         );
@@ -515,7 +515,7 @@ fn rto(
         .filter(|i| i.report.outcome == Outcome::Succeeded)
         .collect();
     let Some((end, step)) = last_end(&restores) else {
-        let basis = format!("not measured: no {WAIT_READY} or {RESTORE} step succeeded");
+        let basis = format!("no {WAIT_READY} or {RESTORE} step succeeded");
         return measure(None, objective, basis);
     };
     let has_wait = rb.is_some_and(|r| {
@@ -568,11 +568,7 @@ fn rpo(insts: &[Inst], objective: Option<u64>) -> Measure {
     }
     match worst {
         Some((ms, basis)) => measure(Some(ms), objective, basis),
-        None => measure(
-            None,
-            objective,
-            format!("not measured: no {RESTORE} step succeeded"),
-        ),
+        None => measure(None, objective, format!("no {RESTORE} step succeeded")),
     }
 }
 
@@ -823,6 +819,15 @@ impl Measure {
             None => format!("{measured} (no objective)"),
         }
     }
+
+    /// `Measured as: <basis>.` or `Not measured: <why>.`
+    #[must_use]
+    pub fn explain(&self) -> String {
+        match self.measured_ms {
+            Some(_) => format!("Measured as: {}.", self.basis),
+            None => format!("Not measured: {}.", self.basis),
+        }
+    }
 }
 
 /// The table rows shared by the Markdown and HTML forms.
@@ -977,12 +982,7 @@ impl DrillReport {
         md_table(&mut out, &STEP_HEAD, &t.steps);
         out.push_str("\n## Recovery objectives\n\n");
         for (name, m) in [("RTO", &self.rto), ("RPO", &self.rpo)] {
-            let _ = writeln!(
-                out,
-                "- **{name}**: {}. Measured as: {}.",
-                m.summary(),
-                m.basis
-            );
+            let _ = writeln!(out, "- **{name}**: {}. {}", m.summary(), m.explain());
         }
         out.push_str("\n## Evidence\n\n### Restores\n\n");
         if t.restores.is_empty() {
@@ -1033,9 +1033,9 @@ impl DrillReport {
         for (name, m) in [("RTO", &self.rto), ("RPO", &self.rpo)] {
             let _ = writeln!(
                 out,
-                "<li><b>{name}</b>: {}. Measured as: {}.</li>",
+                "<li><b>{name}</b>: {}. {}</li>",
                 escape_html(&m.summary()),
-                escape_html(&m.basis)
+                escape_html(&m.explain())
             );
         }
         out.push_str("</ul>\n<h2>Evidence</h2>\n<h3>Restores</h3>\n");
@@ -1394,6 +1394,11 @@ spec:
         assert_eq!(r.rto.measured_ms, None);
         assert_eq!(r.rto.met, None);
         assert_eq!(r.objectives_met, None);
+        let why = r.rto.explain();
+        assert!(
+            why.starts_with("Not measured: readiness check `ready#0` failed"),
+            "{why}"
+        );
         assert_eq!(step(&r, "ready").outcome, Outcome::Failed);
         assert_eq!(step(&r, "notify").outcome, Outcome::NotRun);
     }

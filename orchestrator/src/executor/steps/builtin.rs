@@ -15,30 +15,6 @@ pub struct StepEnv {
     pub http: http::HttpSteps,
 }
 
-/// A kube step whose future rustc cannot prove `Send` for every lifetime (kube's
-/// discovery nests async closures; see the note at `snapshots::run_restore`): created
-/// and driven on a blocking thread of the same runtime. These steps are short and
-/// bounded (one object, or a bounded list), so not being abortable midway is harmless.
-type BlockingStep = for<'a> fn(
-    &'a ::kube::Client,
-    &'a Value,
-    crate::catalog::FencingToken,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Value, String>> + 'a>,
->;
-
-async fn on_blocking_thread(
-    client: ::kube::Client,
-    with: Value,
-    token: crate::catalog::FencingToken,
-    step: BlockingStep,
-) -> Result<Value, String> {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(step(&client, &with, token)))
-        .await
-        .map_err(|e| format!("step task: {e}"))?
-}
-
 /// Carry out one attempt. Ok: the step's `result`; Err: why (retried per the runbook).
 pub async fn perform(node: &Arc<Node>, env: &StepEnv, call: &StepCall) -> Result<Value, String> {
     let w = &call.with;
@@ -52,34 +28,10 @@ pub async fn perform(node: &Arc<Node>, env: &StepEnv, call: &StepCall) -> Result
             }))
         }
         "snapshot.restore" => restore(node, call).await,
-        "k8s.apply" => {
-            let c = client(node, w).await?;
-            on_blocking_thread(c, w.clone(), call.token, |c, w, t| {
-                Box::pin(kube::apply(c, w, t))
-            })
-            .await
-        }
-        "k8s.patch" => {
-            let c = client(node, w).await?;
-            on_blocking_thread(c, w.clone(), call.token, |c, w, t| {
-                Box::pin(kube::patch(c, w, t))
-            })
-            .await
-        }
-        "k8s.scale" => {
-            let c = client(node, w).await?;
-            on_blocking_thread(c, w.clone(), call.token, |c, w, t| {
-                Box::pin(kube::scale(c, w, t))
-            })
-            .await
-        }
-        "k8s.delete" => {
-            let c = client(node, w).await?;
-            on_blocking_thread(c, w.clone(), call.token, |c, w, t| {
-                Box::pin(kube::delete(c, w, t))
-            })
-            .await
-        }
+        "k8s.apply" => kube::apply(&client(node, w).await?, w, call.token).await,
+        "k8s.patch" => kube::patch(&client(node, w).await?, w, call.token).await,
+        "k8s.scale" => kube::scale(&client(node, w).await?, w, call.token).await,
+        "k8s.delete" => kube::delete(&client(node, w).await?, w, call.token).await,
         "k8s.waitReady" => kube::wait_ready(&client(node, w).await?, w).await,
         "cluster.fence" | "cluster.unfence" => fence(node, call).await,
         "http.request" => {
@@ -276,12 +228,11 @@ async fn fence(node: &Arc<Node>, call: &StepCall) -> Result<Value, String> {
             Some(Duration::from_secs(3)),
         )
         .await?;
-        let step: BlockingStep = if fencing {
-            |c, _, t| Box::pin(kube::scale_all_to_zero(c, t))
+        if fencing {
+            kube::scale_all_to_zero(&client, call.token).await
         } else {
-            |c, _, t| Box::pin(kube::restore_replicas_after_fence(c, t))
-        };
-        on_blocking_thread(client, Value::Null, call.token, step).await
+            kube::restore_replicas_after_fence(&client, call.token).await
+        }
     };
     let workloads = match tokio::time::timeout(Duration::from_secs(10), workloads).await {
         Ok(Ok(v)) => v,
