@@ -175,9 +175,13 @@ pub fn detail(r: &RunRecord) -> Value {
         .events
         .iter()
         .zip(r.journal_index.iter())
-        .map(|(e, i)| {
+        .enumerate()
+        .map(|(pos, (e, i))| {
             let mut e = serde_json::to_value(e).unwrap_or_default();
             e["index"] = json!(i);
+            if let Some(with) = r.inputs.get(&pos) {
+                e["with"] = with.clone();
+            }
             e
         })
         .collect();
@@ -429,8 +433,21 @@ pub async fn events(
     _who: Viewer,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    get_run(&node, &id).await?;
-    let applied = node.raft.subscribe_applied();
+    // Served from this node's own state (a follower streams too, without forwarding):
+    // wait briefly for a just-created run to be applied here.
+    let mut applied = node.raft.subscribe_applied();
+    let exists = |n: &Node| n.raft.read_local(|c| c.runs.runs.contains_key(&id));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !exists(&node) {
+        match tokio::time::timeout_at(deadline, applied.changed()).await {
+            Ok(Ok(())) => {}
+            _ => {
+                return Err(ApiError::NotFound(format!(
+                    "no run `{id}` (see `lifeboat run list`)"
+                )));
+            }
+        }
+    }
     // Cursor: journal entries sent, log lines sent (by time+text), last state sent.
     let start = (0usize, 0u64, String::new(), false);
     let stream = futures::stream::unfold(

@@ -201,6 +201,10 @@ pub struct RunRecord {
     pub journal: Journal,
     /// Log index of each journal entry.
     pub journal_index: Vec<u64>,
+    /// The rendered `with` of each started attempt, by journal position (secret params
+    /// stay references: they are resolved only when the effect runs).
+    #[serde(default)]
+    pub inputs: BTreeMap<usize, Value>,
     /// Attempts started and not finished, by `step#item`.
     pub open: BTreeMap<String, OpenAttempt>,
     /// The run log (bounded).
@@ -267,6 +271,9 @@ pub enum RunOp {
         /// For results of a started attempt: its fencing token.
         #[serde(default)]
         token: Option<FencingToken>,
+        /// For `StepStarted`: the rendered `with` block.
+        #[serde(default)]
+        inputs: Option<Value>,
     },
     /// Append a log line.
     Log {
@@ -437,6 +444,7 @@ impl RunsState {
             resumes: 0,
             journal: Journal::new(),
             journal_index: Vec::new(),
+            inputs: BTreeMap::new(),
             open: BTreeMap::new(),
             log: VecDeque::new(),
         };
@@ -489,6 +497,7 @@ impl RunsState {
                 event,
                 uses,
                 token,
+                inputs,
                 ..
             } => {
                 if run.state != RunState::Running {
@@ -507,6 +516,9 @@ impl RunsState {
                 if let Err(reason) = check_journal(run, index, exec_term, &event, uses, token, now)
                 {
                     return Applied::Rejected(reason);
+                }
+                if let Some(inputs) = inputs {
+                    run.inputs.insert(run.journal.events.len(), inputs);
                 }
                 push(run, index, event);
                 Applied::Ok(None)

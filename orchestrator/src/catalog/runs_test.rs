@@ -68,6 +68,7 @@ impl T {
             },
             uses: Some("approval".into()),
             token: None,
+            inputs: Some(json!({"approvers": {"roles": ["operator"]}})),
         })
     }
 }
@@ -175,6 +176,7 @@ fn only_the_owning_term_writes_and_a_takeover_closes_open_attempts() {
         },
         uses: None,
         token: Some(token),
+        inputs: None,
     });
     assert!(rejected(&late), "{late:?}");
     assert!(rejected(&t.started(&id, 3, 2)));

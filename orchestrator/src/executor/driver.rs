@@ -146,6 +146,16 @@ impl Driver {
         uses: Option<String>,
         token: Option<FencingToken>,
     ) -> Result<Result<u64, String>, Stop> {
+        self.journal_with(event, uses, token, None).await
+    }
+
+    async fn journal_with(
+        &self,
+        event: JournalEvent,
+        uses: Option<String>,
+        token: Option<FencingToken>,
+        inputs: Option<Value>,
+    ) -> Result<Result<u64, String>, Stop> {
         let r = self
             .commit(RunOp::Journal {
                 run_id: self.run_id.clone(),
@@ -153,6 +163,7 @@ impl Driver {
                 event,
                 uses,
                 token,
+                inputs,
             })
             .await?;
         if let Err(reason) = &r {
@@ -335,7 +346,11 @@ impl Driver {
             idempotency_key: s.idempotency_key.clone(),
             at_ms: now_ms(),
         };
-        let index = match self.journal(started, Some(uses.clone()), None).await? {
+        let inputs = Some(s.rendered_with.clone());
+        let index = match self
+            .journal_with(started, Some(uses.clone()), None, inputs)
+            .await?
+        {
             Ok(index) => index,
             Err(_) => return Ok(()),
         };

@@ -683,7 +683,35 @@ fn evidence(
             waited_ms: r["waitedMs"].as_u64(),
         });
     }
+    hollow_evidence(&ev, notes);
     ev
+}
+
+/// Warn when the evidence proves little: nothing restored, or no workload checked.
+fn hollow_evidence(ev: &Evidence, notes: &mut Vec<String>) {
+    for r in &ev.restores {
+        if r.restored == Some(0) {
+            notes.push(format!(
+                "restore `{}` created or updated no object (snapshot {} holds {} object(s)): \
+                 check the namespaces the runbook restores",
+                crate::catalog::instance_key(&r.step_id, r.item),
+                r.snapshot_id.as_deref().unwrap_or("?"),
+                r.snapshot_objects
+                    .map_or_else(|| "?".into(), |n| n.to_string())
+            ));
+        }
+    }
+    for r in &ev.readiness {
+        if r.checked == Some(0) {
+            notes.push(format!(
+                "readiness check `{}` found no workload in namespace {} of cluster {}: the \
+                 RTO covers no workload",
+                crate::catalog::instance_key(&r.step_id, r.item),
+                r.namespace.as_deref().unwrap_or("?"),
+                r.cluster.as_deref().unwrap_or("?")
+            ));
+        }
+    }
 }
 
 fn step_notes(run: &RunRecord, insts: &[Inst], notes: &mut Vec<String>) {
@@ -1309,6 +1337,7 @@ spec:
             exec_term: 3,
             resumes: 1,
             journal_index: (1..=events.len() as u64).collect(),
+            inputs: BTreeMap::new(),
             journal: Journal { events },
             open: BTreeMap::new(),
             log: Default::default(),
@@ -1439,6 +1468,32 @@ spec:
         assert_eq!(rd.cluster.as_deref(), Some("eu-central"));
         assert_eq!(rd.ready, vec!["Deployment/web".to_string()]);
         assert_eq!(rd.checked, Some(1));
+        assert!(
+            !r.notes.iter().any(|n| n.contains("no workload")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
+    fn empty_evidence_is_called_out() {
+        let (c, mut run) = fixture(Some(1_000));
+        if let Some(JournalEvent::StepSucceeded { result, .. }) = run.journal.events.get_mut(6) {
+            result["restored"] = json!(0);
+        }
+        if let Some(JournalEvent::StepSucceeded { result, .. }) = run.journal.events.get_mut(8) {
+            *result = json!({"ready": [], "checked": 0, "waitedMs": 3});
+        }
+        let r = build(&c, &run);
+        let notes = r.notes.join("\n");
+        assert!(
+            notes.contains("restore `restore` created or updated no object"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("found no workload in namespace shop-dr"),
+            "{notes}"
+        );
     }
 
     #[test]
