@@ -1,6 +1,6 @@
 //! The Kubernetes built-in steps against a real `lifeboat-kubesim` process: apply, patch,
-//! scale, delete, waitReady, fencing refusals, the fence scale-down and its undo, and
-//! the errors bad inputs get.
+//! scale (to a number, and as in a snapshot), delete, waitReady, fencing refusals, the
+//! fence scale-down and its undo, and the errors bad inputs get.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -314,6 +314,96 @@ async fn scale_sets_replicas_and_reports_previous() {
     let absent = json!({"cluster": "sim", "namespace": "shop", "name": "nope", "replicas": 1});
     let err = steps::scale(&c, &absent, token(4, 3)).await.unwrap_err();
     assert!(err.contains("Deployment shop/nope not found"), "{err}");
+}
+
+/// Capture `c` as cluster `east` into `store`; the catalog record of the snapshot.
+async fn snapshot_of(
+    c: &Client,
+    store: &lifeboat_snapshot::SnapshotStore,
+) -> lifeboat::catalog::SnapshotRecord {
+    let sum = lifeboat_snapshot::capture(
+        c.clone(),
+        "east",
+        store,
+        &lifeboat_snapshot::CaptureOptions::default(),
+        &lifeboat_snapshot::Progress::new(),
+    )
+    .await
+    .expect("capture");
+    lifeboat::catalog::SnapshotRecord {
+        id: sum.id.clone(),
+        cluster: sum.cluster,
+        manifest_key: sum.manifest_key,
+        object_count: sum.object_count,
+        new_objects: sum.new_objects,
+        bytes_uploaded: sum.bytes_uploaded,
+        kubernetes_version: sum.kubernetes_version,
+        started_at_ms: sum.started_at.timestamp_millis() as u64,
+        completed_at_ms: sum.completed_at.timestamp_millis() as u64,
+        capture_id: sum.id,
+        trigger: "manual".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_from_snapshot_restores_the_snapshotted_replicas() {
+    use lifeboat::executor::steps::scale::scale_from_snapshots;
+    let sim = Sim::start(0);
+    let c = sim.client().await;
+    seed(&c, vec![deployment("shop", "web", 3)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = lifeboat_snapshot::SnapshotStore::open(
+        &format!("file://{}", dir.path().display()),
+        lifeboat_snapshot::StoreOptions::default(),
+    )
+    .unwrap();
+    let snapshots = [snapshot_of(&c, &store).await];
+    // After the snapshot: scaled down, and a drill copy in a suffixed namespace.
+    let down = json!({"cluster": "sim", "namespace": "shop", "name": "web", "replicas": 0});
+    steps::scale(&c, &down, token(5, 1)).await.unwrap();
+    let drill = json!({"cluster": "sim", "namespace": "shop", "manifests": [
+        namespace("shop-drill"), deployment("shop-drill", "web", 1)]});
+    steps::apply(&c, &drill, token(5, 2)).await.unwrap();
+
+    let latest = json!({"cluster": "sim", "namespace": "shop", "name": "web",
+                        "fromSnapshot": "latest", "sourceCluster": "east"});
+    let with = scale_from_snapshots(&store, &snapshots, &latest)
+        .await
+        .unwrap();
+    assert_eq!(with["replicas"], 3, "{with}");
+    let r = steps::scale(&c, &with, token(5, 3)).await.unwrap();
+    assert_eq!(r, json!({"previous": 0, "replicas": 3}));
+    assert_eq!(
+        deployments(&c, "shop").get("web").await.unwrap().data["spec"]["replicas"],
+        3
+    );
+
+    // By id, into the drill namespace, reading the original one.
+    let by_id = json!({"cluster": "sim", "namespace": "shop-drill", "name": "web",
+                       "fromSnapshot": snapshots[0].id, "sourceNamespace": "shop"});
+    let with = scale_from_snapshots(&store, &snapshots, &by_id)
+        .await
+        .unwrap();
+    let r = steps::scale(&c, &with, token(5, 4)).await.unwrap();
+    assert_eq!(r, json!({"previous": 1, "replicas": 3}));
+
+    // Not in the snapshot (the drill namespace did not exist then), and no snapshot.
+    let mut absent = by_id.clone();
+    absent.as_object_mut().unwrap().remove("sourceNamespace");
+    let err = scale_from_snapshots(&store, &snapshots, &absent)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("holds no Deployment shop-drill/web") && err.contains("sourceNamespace"),
+        "{err}"
+    );
+    let err = scale_from_snapshots(&store, &[], &latest)
+        .await
+        .unwrap_err();
+    assert!(err.contains("no snapshot of cluster `east`"), "{err}");
+    // A number passes through untouched, without a snapshot.
+    let plain = scale_from_snapshots(&store, &[], &down).await.unwrap();
+    assert_eq!(plain, down);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -157,7 +157,7 @@ pub const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "k8s.scale",
-        summary: "Set the replicas of a workload.",
+        summary: "Set the replicas of a workload to `replicas`, or as in a snapshot (`fromSnapshot`).",
         mutation: Mutation::Always,
         drill: DrillEffect::Namespaced,
         public_inputs: &[],
@@ -167,8 +167,9 @@ pub const BUILTINS: &[Builtin] = &[
             obj(
                 json!({"cluster": s(), "namespace": s(),
                        "kind": {"enum": ["Deployment", "StatefulSet", "ReplicaSet"]},
-                       "name": s(), "replicas": {"type": "integer", "minimum": 0}}),
-                &["cluster", "namespace", "name", "replicas"],
+                       "name": s(), "replicas": {"type": "integer", "minimum": 0},
+                       "fromSnapshot": s(), "sourceCluster": s(), "sourceNamespace": s()}),
+                &["cluster", "namespace", "name"],
             )
         },
     },
@@ -576,7 +577,11 @@ mod tests {
             json!({"cluster": "a", "namespace": "n", "name": "x", "replicas": "{{ params.n }}"});
         assert!(validate(&schema, &ok).is_empty());
         let missing = validate(&schema, &json!({"cluster": "a"}));
-        assert_eq!(missing.len(), 3);
+        assert_eq!(missing.len(), 2, "{missing:?}");
+        let from_snapshot = json!({"cluster": "a", "namespace": "n-drill", "name": "x",
+                                   "fromSnapshot": "latest", "sourceCluster": "east",
+                                   "sourceNamespace": "n"});
+        assert!(validate(&schema, &from_snapshot).is_empty());
     }
 
     #[test]

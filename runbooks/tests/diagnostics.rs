@@ -427,6 +427,35 @@ fn rb065_permissions_on_a_builtin_or_unknown_capability() {
 }
 
 #[test]
+fn rb066_scale_needs_exactly_one_of_replicas_and_from_snapshot() {
+    let step = "  concurrency: {key: a}\n  steps:\n    - id: a\n      uses: k8s.scale\n      timeout: 1m\n      with:\n        cluster: a\n        namespace: shop\n        name: web\n";
+    // Both: points at the `fromSnapshot` key.
+    let both = format!("{step}        replicas: 2\n        fromSnapshot: s1\n");
+    expect(&both, "RB066", 16, 9);
+    // Neither: points at `with`.
+    expect(step, "RB066", 11, 7);
+    // `latest` without `sourceCluster`: points at the value.
+    let latest = format!("{step}        fromSnapshot: latest\n");
+    expect(&latest, "RB066", 15, 23);
+    // `sourceNamespace` with `replicas`.
+    let stray = format!("{step}        replicas: 2\n        sourceNamespace: shop\n");
+    expect(&stray, "RB066", 16, 9);
+    // The two good forms are clean.
+    for good in [
+        format!("{step}        replicas: 2\n"),
+        format!(
+            "{step}        fromSnapshot: latest\n        sourceCluster: east\n        sourceNamespace: shop\n"
+        ),
+        format!("{step}        fromSnapshot: \"{{{{ params.snap }}}}\"\n"),
+    ] {
+        let src = format!("{HEAD}  params: {{snap: {{type: string, default: s1}}}}\n{good}");
+        let r = lint(&src);
+        assert!(!r.has("RB066"), "{}", render_human(&r, &src));
+        assert!(!r.has("RB062"), "{}", render_human(&r, &src));
+    }
+}
+
+#[test]
 fn rb063_plugin_not_registered_is_a_warning() {
     let digest = format!("sha256:{}", "ab".repeat(32));
     let src = format!(

@@ -1,10 +1,11 @@
 //! Reading a snapshot back: every object read is checked against its id (hash) before
 //! use; [`verify`] checks a whole snapshot (manifest, packs, every object) without a
-//! cluster, which restore does before writing anything.
+//! cluster, which restore does before writing anything; [`SnapshotStore::read_object`]
+//! reads one object by type and name.
 
 use crate::crypto::Hasher;
 use crate::error::StoreError;
-use crate::manifest::{Entry, Manifest};
+use crate::manifest::{ChunkLine, Entry, Manifest};
 use crate::pack::{self, Location};
 use crate::progress::{Phase, Progress};
 use crate::store::{SnapshotStore, verified_slice};
@@ -177,6 +178,53 @@ impl SnapshotReader {
             packs: packs_seen.len() as u64,
             bytes_read,
         })
+    }
+}
+
+impl SnapshotStore {
+    /// The object `group`/`kind` `namespace`/`name` (`group` `""` for the core group,
+    /// `namespace` `None` for cluster-scoped objects) as stored in snapshot `id`, or `None`
+    /// if the snapshot does not hold it. The manifest is read and verified as by
+    /// [`SnapshotStore::read_manifest`] (streamed: entries are not collected) and the
+    /// object's bytes are checked against its id (hash) before they are parsed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown snapshot; corrupt or tampered data, a
+    /// missing or wrong encryption key, or a backend failure.
+    #[instrument(skip(self), fields(snapshot_id = %id))]
+    pub async fn read_object(
+        &self,
+        id: &str,
+        (group, kind): (&str, &str),
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, StoreError> {
+        let mut found = None;
+        self.for_each_entry(id, |line| {
+            let e = &line.e;
+            if found.is_none()
+                && e.name == name
+                && e.kind == kind
+                && e.group == group
+                && e.namespace.as_deref() == namespace
+            {
+                found = Some(line);
+            }
+        })
+        .await?;
+        let Some(ChunkLine { e: entry, l: loc }) = found else {
+            return Ok(None);
+        };
+        let block = self.read_block(&loc, &entry.display()).await?;
+        let hasher = Hasher::for_key(self.encryption_key());
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: format!("{} in snapshot {id} (pack {})", entry.display(), loc.pack),
+            reason,
+        };
+        let bytes = verified_slice(&block, &loc, &entry.hash, &hasher).map_err(corrupt)?;
+        serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| corrupt(format!("not JSON: {e}")))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Capture from a real kubesim and restore into another: round trip, skip lists,
 //! normalisation on the wire, CRDs before CRs, namespace mapping, policies, dry-run diff,
-//! incremental captures, encryption, progress, retention + GC.
+//! incremental captures, encryption, reading one object back, progress, retention + GC.
 
 mod common;
 use common::*;
@@ -415,6 +415,60 @@ async fn encryption_keeps_secrets_out_of_the_store() {
         .await
         .unwrap();
     assert_eq!(s.data["data"]["password"], secret_b64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_object_reads_one_object_of_an_encrypted_snapshot() {
+    let src = Sim::seeded(&app_objects());
+    let dir = tempfile::tempdir().unwrap();
+    let key = EncryptionKey::from_bytes([7; 32]);
+    let store = file_store(dir.path(), StoreOptions::default().with_encryption(key));
+    let sum = capture(
+        src.client().await,
+        "src",
+        &store,
+        &CaptureOptions::default(),
+        &Progress::new(),
+    )
+    .await
+    .unwrap();
+    let web = store
+        .read_object(&sum.id, ("apps", "Deployment"), Some("shop"), "web")
+        .await
+        .unwrap()
+        .expect("shop/web is in the snapshot");
+    assert_eq!(web["spec"]["replicas"], 2, "{web}");
+    assert_eq!(web["metadata"]["namespace"], "shop");
+    // Cluster-scoped: no namespace.
+    let ns = store
+        .read_object(&sum.id, ("", "Namespace"), None, "blog")
+        .await
+        .unwrap()
+        .expect("namespace blog");
+    assert_eq!(ns["metadata"]["name"], "blog");
+    // Absent: wrong name, wrong namespace, wrong group, namespace given for a cluster-scoped object.
+    for (gk, ns, name) in [
+        (("apps", "Deployment"), Some("shop"), "nope"),
+        (("apps", "Deployment"), Some("nope"), "web"),
+        (("", "Deployment"), Some("shop"), "web"),
+        (("", "Namespace"), Some("shop"), "blog"),
+    ] {
+        let got = store.read_object(&sum.id, gk, ns, name).await.unwrap();
+        assert!(got.is_none(), "{gk:?} {ns:?}/{name}: {got:?}");
+    }
+    let e = store
+        .read_object("src-nope", ("apps", "Deployment"), Some("shop"), "web")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+    // Without the key: refused, not garbage.
+    let nokey = file_store(dir.path(), StoreOptions::default());
+    let e = nokey
+        .read_object(&sum.id, ("apps", "Deployment"), Some("shop"), "web")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("encrypted") || e.contains("key"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::schemas as doc;
 use super::{ApiError, Operator, Viewer};
 use crate::catalog::{Catalog, Op};
 use crate::node::Node;
@@ -49,6 +50,17 @@ pub(super) fn cluster_view(c: &Catalog, name: &str) -> Option<Value> {
 }
 
 /// `GET /v1/clusters` (linearizable).
+#[utoipa::path(
+    get,
+    path = "/v1/clusters",
+    operation_id = "list_clusters",
+    tag = "clusters",
+    responses(
+        (status = 200, description = "Every protected cluster", body = doc::ClusterList),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(State(node): State<Arc<Node>>, _who: Viewer) -> Result<Json<Value>, ApiError> {
     let (clusters, now) = node
         .read(|c| {
@@ -64,6 +76,19 @@ pub async fn list(State(node): State<Arc<Node>>, _who: Viewer) -> Result<Json<Va
 }
 
 /// `GET /v1/clusters/{name}`: the cluster and its recent verdict changes.
+#[utoipa::path(
+    get,
+    path = "/v1/clusters/{name}",
+    operation_id = "show_cluster",
+    tag = "clusters",
+    params(("name" = String, Path, description = "Cluster name")),
+    responses(
+        (status = 200, description = "The cluster and its recent verdict changes", body = doc::ClusterDetail),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn show(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -97,6 +122,21 @@ async fn fence_op(node: &Node, who: &str, name: &str, op: Op) -> Result<Json<Val
 }
 
 /// `POST /v1/clusters/{name}/fence`.
+#[utoipa::path(
+    post,
+    path = "/v1/clusters/{name}/fence",
+    operation_id = "fence_cluster",
+    tag = "clusters",
+    params(("name" = String, Path, description = "Cluster name")),
+    responses(
+        (status = 200, description = "Fenced", body = doc::ClusterView),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, response = doc::Unprocessable),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn fence(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -115,6 +155,21 @@ pub async fn fence(
 }
 
 /// `POST /v1/clusters/{name}/unfence`.
+#[utoipa::path(
+    post,
+    path = "/v1/clusters/{name}/unfence",
+    operation_id = "unfence_cluster",
+    tag = "clusters",
+    params(("name" = String, Path, description = "Cluster name")),
+    responses(
+        (status = 200, description = "Released", body = doc::ClusterView),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, description = "The cluster is not fenced", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn unfence(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -133,8 +188,9 @@ pub async fn unfence(
 }
 
 /// Query of `GET /v1/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events with a sequence number above this.
     #[serde(default)]
@@ -143,6 +199,18 @@ pub struct EventsQuery {
 
 /// `GET /v1/events`: verdict changes as Server-Sent Events (`event: verdict`, `id` = seq),
 /// from this node's applied state, starting after `?after=SEQ`.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    operation_id = "cluster_events",
+    tag = "clusters",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Server-Sent Events, `event: verdict`, `id` = seq, `data` = a VerdictEvent; never ends", body = String, content_type = "text/event-stream"),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+    )
+)]
 pub async fn events(
     State(node): State<Arc<Node>>,
     _who: Viewer,

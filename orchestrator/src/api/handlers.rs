@@ -7,12 +7,13 @@ use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::openapi::schemas as doc;
 use super::{ApiError, ApiJson, Operator, Viewer};
 use crate::catalog::{Op, Response};
 use crate::node::Node;
 
 /// One member of the group as this node sees it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberView {
     /// Node id.
     pub id: u64,
@@ -25,6 +26,16 @@ pub struct MemberView {
 }
 
 /// `GET /v1/status`: this node's own view (answered locally, never forwarded).
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    operation_id = "status",
+    tag = "status",
+    responses(
+        (status = 200, description = "This node's view", body = doc::StatusView),
+        (status = 401, response = doc::Unauthenticated),
+    )
+)]
 pub async fn status(State(node): State<Arc<Node>>, _who: Viewer) -> Json<Value> {
     let raft = node.raft.status();
     let member = |(id, addr): &(u64, String), role: &str| MemberView {
@@ -59,8 +70,9 @@ pub async fn status(State(node): State<Arc<Node>>, _who: Viewer) -> Json<Value> 
 }
 
 /// Query of `GET /v1/audit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries with a sequence number above this.
     #[serde(default)]
@@ -71,6 +83,19 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit`.
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    operation_id = "audit",
+    tag = "status",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit entries after `after`", body = doc::AuditPage),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn audit(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -98,7 +123,7 @@ fn check_key(key: &str) -> Result<(), ApiError> {
 }
 
 /// How a read is served.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Consistency {
     /// Through the leader (read-index): sees every acknowledged write.
@@ -109,18 +134,33 @@ pub enum Consistency {
 }
 
 /// Query of `GET /v1/kv`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct KvListQuery {
     /// Only keys starting with this.
     #[serde(default)]
     pub prefix: String,
     /// `linearizable` (default) or `local`.
     #[serde(default)]
+    #[param(inline)]
     pub consistency: Consistency,
 }
 
 /// `GET /v1/kv?prefix=&consistency=`: keys and versions (values omitted).
+#[utoipa::path(
+    get,
+    path = "/v1/kv",
+    operation_id = "kv_list",
+    tag = "kv",
+    params(KvListQuery),
+    responses(
+        (status = 200, description = "Keys and versions", body = doc::KvList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn kv_list(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -146,6 +186,20 @@ pub async fn kv_list(
 }
 
 /// `GET /v1/kv/{key}`.
+#[utoipa::path(
+    get,
+    path = "/v1/kv/{key}",
+    operation_id = "kv_get",
+    tag = "kv",
+    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`")),
+    responses(
+        (status = 200, description = "The value", body = doc::KvValue),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn kv_get(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -160,7 +214,7 @@ pub async fn kv_get(
 }
 
 /// Body of `PUT /v1/kv/{key}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KvPutBody {
     /// The value.
@@ -171,6 +225,23 @@ pub struct KvPutBody {
 }
 
 /// `PUT /v1/kv/{key}`.
+#[utoipa::path(
+    put,
+    path = "/v1/kv/{key}",
+    operation_id = "kv_put",
+    tag = "kv",
+    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`")),
+    request_body = KvPutBody,
+    responses(
+        (status = 200, description = "Written", body = doc::KvWritten),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 409, description = "The key is not at `expected_version` (`details.current_version`)", body = doc::ErrorBody),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn kv_put(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -194,6 +265,21 @@ pub async fn kv_put(
 }
 
 /// `DELETE /v1/kv/{key}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/kv/{key}",
+    operation_id = "kv_delete",
+    tag = "kv",
+    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`")),
+    responses(
+        (status = 200, description = "Deleted", body = doc::KvDeleted),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn kv_delete(
     State(node): State<Arc<Node>>,
     who: Operator,

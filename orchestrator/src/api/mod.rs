@@ -7,6 +7,7 @@
 //! | `GET /healthz` | none | the process serves HTTP |
 //! | `GET /readyz` | none | a leader is known and this node has applied what it committed |
 //! | `GET /metrics` | none | Prometheus text |
+//! | `GET /v1/openapi.json` | none | the OpenAPI document of this API (`docs/openapi.json`) |
 //! | `GET /v1/status` | viewer | this node's view: Raft state, leader, members, clusters |
 //! | `GET /v1/audit?after=SEQ&limit=N` | viewer | audit log (linearizable) |
 //! | `GET /v1/clusters[/{name}]` | viewer | verdicts, votes with age, probe latencies |
@@ -34,6 +35,7 @@ mod extract;
 mod forward;
 mod handlers;
 mod internal;
+mod openapi;
 mod plugins;
 mod probes;
 mod runbooks;
@@ -54,6 +56,7 @@ pub use error::{ApiError, ForwardTo, error_body};
 pub use extract::{Admin, ApiJson, Operator, Viewer, authenticate};
 pub use forward::{FORWARDED, SERVED_BY};
 pub use internal::{PROPOSE_PATH, ProposeBody};
+pub use openapi::{ApiDoc, document_json};
 
 use crate::node::Node;
 
@@ -119,6 +122,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
+        .route(openapi::PATH, get(openapi::serve))
         .route(PROPOSE_PATH, post(internal::propose))
         .merge(plugin_routes)
         .merge(v1)

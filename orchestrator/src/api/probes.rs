@@ -12,11 +12,29 @@ use serde_json::json;
 use crate::node::Node;
 
 /// The process is up and serving HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "probes",
+    security(()),
+    responses((status = 200, description = "Serving", body = super::openapi::schemas::Healthz))
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when a leader is known and this node has applied everything it knows committed.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "probes",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = super::openapi::schemas::Ready),
+        (status = 503, description = "Not ready (no leader, or applying)",
+            body = super::openapi::schemas::NotReady),
+    )
+)]
 pub async fn readyz(State(node): State<Arc<Node>>) -> Response {
     let s = node.raft.status();
     let problem = if s.leader_id.is_none() {
@@ -36,6 +54,14 @@ pub async fn readyz(State(node): State<Arc<Node>>) -> Response {
 }
 
 /// Prometheus text exposition.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "probes",
+    security(()),
+    responses((status = 200, description = "Prometheus text format", body = String,
+        content_type = crate::metrics::CONTENT_TYPE))
+)]
 pub async fn metrics(State(node): State<Arc<Node>>) -> Response {
     node.raft.read_local(|c| {
         node.metrics.set_health(&c.health);

@@ -11,11 +11,23 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
+use super::openapi::schemas as doc;
 use super::{Admin, ApiError, Viewer};
 use crate::catalog::Op;
 use crate::node::Node;
 
 /// `GET /v1/runbooks`.
+#[utoipa::path(
+    get,
+    path = "/v1/runbooks",
+    operation_id = "list_runbooks",
+    tag = "runbooks",
+    responses(
+        (status = 200, description = "Stored runbooks", body = doc::RunbookList),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(State(node): State<Arc<Node>>, _who: Viewer) -> Result<Json<Value>, ApiError> {
     let runbooks = node
         .read(|c| c.runbooks.values().cloned().collect::<Vec<_>>())
@@ -24,6 +36,19 @@ pub async fn list(State(node): State<Arc<Node>>, _who: Viewer) -> Result<Json<Va
 }
 
 /// `GET /v1/runbooks/{name}`: metadata and the YAML.
+#[utoipa::path(
+    get,
+    path = "/v1/runbooks/{name}",
+    operation_id = "show_runbook",
+    tag = "runbooks",
+    params(("name" = String, Path, description = "Runbook name")),
+    responses(
+        (status = 200, description = "Metadata and YAML", body = doc::RunbookDetail),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn show(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -47,6 +72,23 @@ pub async fn show(
 }
 
 /// `PUT /v1/runbooks/{name}` (admin): lint, then store.
+#[utoipa::path(
+    put,
+    path = "/v1/runbooks/{name}",
+    operation_id = "put_runbook",
+    tag = "runbooks",
+    params(("name" = String, Path, description = "Runbook name")),
+    request_body(content = String, content_type = "application/yaml", description = "The runbook's YAML (UTF-8); `metadata.name` must equal the path's name"),
+    responses(
+        (status = 200, description = "Stored (with the linter's warnings)", body = doc::RunbookStored),
+        (status = 400, description = "The body is not UTF-8", body = doc::ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Lint errors (`invalid`, every diagnostic in `details.diagnostics`) or a name mismatch", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn put(
     State(node): State<Arc<Node>>,
     who: Admin,
@@ -90,6 +132,21 @@ pub async fn put(
 }
 
 /// `DELETE /v1/runbooks/{name}` (admin).
+#[utoipa::path(
+    delete,
+    path = "/v1/runbooks/{name}",
+    operation_id = "delete_runbook",
+    tag = "runbooks",
+    params(("name" = String, Path, description = "Runbook name")),
+    responses(
+        (status = 200, description = "Deleted", body = doc::RunbookDeleted),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, response = doc::Unprocessable),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn delete(
     State(node): State<Arc<Node>>,
     who: Admin,

@@ -20,13 +20,14 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::schemas as doc;
 use super::{ApiError, ApiJson, Operator, Viewer};
 use crate::auth::Principal;
 use crate::catalog::{Op, RunOp, RunRecord, RunState};
 use crate::node::Node;
 
 /// Body of `POST /v1/runs` and `POST /v1/drills`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartBody {
     /// Runbook name.
@@ -37,6 +38,24 @@ pub struct StartBody {
 }
 
 /// `POST /v1/runs` (operator): `201 {id, state}`; `409` when the concurrency key is busy.
+#[utoipa::path(
+    post,
+    path = "/v1/runs",
+    operation_id = "start_run",
+    tag = "runs",
+    request_body = StartBody,
+    responses(
+        (status = 201, description = "Created", body = doc::RunCreated),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, description = "No such runbook", body = doc::ErrorBody),
+        (status = 409, description = "The concurrency key is busy", body = doc::ErrorBody),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Bad params, or refused by the rules", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn start(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -46,6 +65,24 @@ pub async fn start(
 }
 
 /// `POST /v1/drills` (operator): a run in drill mode.
+#[utoipa::path(
+    post,
+    path = "/v1/drills",
+    operation_id = "start_drill",
+    tag = "runs",
+    request_body = StartBody,
+    responses(
+        (status = 201, description = "Created", body = doc::RunCreated),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, description = "No such runbook", body = doc::ErrorBody),
+        (status = 409, description = "The concurrency key is busy", body = doc::ErrorBody),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Bad params, or refused by the rules", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn start_drill(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -94,8 +131,9 @@ async fn create(
 }
 
 /// Query of `GET /v1/runs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only runs in this state (`held`, `queued`, `running`, `succeeded`, `failed`,
     /// `cancelled`).
@@ -146,6 +184,19 @@ fn list_runs(node: &Node, q: &ListQuery, drills_only: bool) -> Vec<Value> {
 }
 
 /// `GET /v1/runs[?state=&runbook=&limit=]`: newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/runs",
+    operation_id = "list_runs",
+    tag = "runs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Runs, newest first", body = doc::RunList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -157,6 +208,19 @@ pub async fn list(
 }
 
 /// `GET /v1/drills`: drill runs, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/drills",
+    operation_id = "list_drills",
+    tag = "runs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Drills, newest first", body = doc::DrillList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list_drills(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -197,6 +261,19 @@ async fn get_run(node: &Node, id: &str) -> Result<RunRecord, ApiError> {
 }
 
 /// `GET /v1/runs/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/runs/{id}",
+    operation_id = "show_run",
+    tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Summary, journal and log", body = doc::RunDetail),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn show(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -206,6 +283,19 @@ pub async fn show(
 }
 
 /// `GET /v1/drills/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/drills/{id}",
+    operation_id = "show_drill",
+    tag = "runs",
+    params(("id" = String, Path, description = "Drill (run) id")),
+    responses(
+        (status = 200, description = "Summary, journal and log", body = doc::RunDetail),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn show_drill(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -221,8 +311,9 @@ pub async fn show_drill(
 }
 
 /// Query of `GET /v1/drills/{id}/report`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `json` (default), `md` or `html`.
     #[serde(default)]
@@ -230,6 +321,24 @@ pub struct ReportQuery {
 }
 
 /// `GET /v1/drills/{id}/report[?format=json|md|html]`.
+#[utoipa::path(
+    get,
+    path = "/v1/drills/{id}/report",
+    operation_id = "drill_report",
+    tag = "runs",
+    params(("id" = String, Path, description = "Drill (run) id"), ReportQuery),
+    responses(
+        (status = 200, description = "The report as JSON, Markdown or HTML (`format`)", content(
+            (doc::DrillReport = "application/json"),
+            (String = "text/markdown"),
+            (String = "text/html"),
+        )),
+        (status = 400, description = "Bad query or format", body = doc::ErrorBody),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn report(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -262,7 +371,7 @@ pub async fn report(
 
 /// Body of approve/reject: which approval (default: the only one waiting, or the held
 /// run itself).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecideBody {
     /// Approval step id.
@@ -274,6 +383,24 @@ pub struct DecideBody {
 }
 
 /// `POST /v1/runs/{id}/approve` (operator).
+#[utoipa::path(
+    post,
+    path = "/v1/runs/{id}/approve",
+    operation_id = "approve_run",
+    tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    request_body(content = Option<DecideBody>, description = "Which approval (default: the only one waiting, or the held run); may be empty"),
+    responses(
+        (status = 200, description = "Approved", body = doc::Decided),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, description = "The role is too low, or the step names other approvers", body = doc::ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Nothing (or several things) waiting for approval", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn approve(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -284,6 +411,24 @@ pub async fn approve(
 }
 
 /// `POST /v1/runs/{id}/reject` (operator).
+#[utoipa::path(
+    post,
+    path = "/v1/runs/{id}/reject",
+    operation_id = "reject_run",
+    tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    request_body(content = Option<DecideBody>, description = "Which approval (default: the only one waiting, or the held run); may be empty"),
+    responses(
+        (status = 200, description = "Rejected", body = doc::Decided),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, description = "The role is too low, or the step names other approvers", body = doc::ErrorBody),
+        (status = 404, response = doc::NotFound),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Nothing (or several things) waiting for approval", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn reject(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -412,6 +557,21 @@ fn check_approver(
 }
 
 /// `POST /v1/runs/{id}/cancel` (operator): stops at the next step boundary, runs `finally`.
+#[utoipa::path(
+    post,
+    path = "/v1/runs/{id}/cancel",
+    operation_id = "cancel_run",
+    tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Cancel requested", body = doc::CancelAnswer),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, response = doc::Unprocessable),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn cancel(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -428,6 +588,18 @@ pub async fn cancel(
 
 /// `GET /v1/runs/{id}/events` (SSE): `journal` events (each with its log index), `log`
 /// lines, and `state` changes; the stream ends after the run's final state.
+#[utoipa::path(
+    get,
+    path = "/v1/runs/{id}/events",
+    operation_id = "run_events",
+    tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Server-Sent Events: `journal`, `log` and `state` events; ends after the final state", body = String, content_type = "text/event-stream"),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+    )
+)]
 pub async fn events(
     State(node): State<Arc<Node>>,
     _who: Viewer,

@@ -9,11 +9,23 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::schemas as doc;
 use super::{ApiError, ApiJson, Operator, Viewer};
 use crate::catalog::{ApiSchedule, Op};
 use crate::node::Node;
 
 /// `GET /v1/schedules`.
+#[utoipa::path(
+    get,
+    path = "/v1/schedules",
+    operation_id = "list_schedules",
+    tag = "snapshots",
+    responses(
+        (status = 200, description = "Config and API schedules", body = doc::ScheduleList),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(State(node): State<Arc<Node>>, _who: Viewer) -> Result<Json<Value>, ApiError> {
     let (api, last) = node
         .read(|c| {
@@ -45,7 +57,7 @@ pub async fn list(State(node): State<Arc<Node>>, _who: Viewer) -> Result<Json<Va
 }
 
 /// Body of `PUT /v1/schedules/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     /// Cluster to capture.
@@ -64,6 +76,24 @@ pub struct ScheduleBody {
 }
 
 /// `PUT /v1/schedules/{id}` (operator): validate, then store.
+#[utoipa::path(
+    put,
+    path = "/v1/schedules/{id}",
+    operation_id = "put_schedule",
+    tag = "snapshots",
+    params(("id" = String, Path, description = "Schedule id (a DNS label)")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, description = "Stored", body = doc::ScheduleStored),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, description = "No such cluster", body = doc::ErrorBody),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Bad id, cron expression, timezone or policy", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn put(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -109,6 +139,21 @@ pub async fn put(
 }
 
 /// `DELETE /v1/schedules/{id}` (operator).
+#[utoipa::path(
+    delete,
+    path = "/v1/schedules/{id}",
+    operation_id = "delete_schedule",
+    tag = "snapshots",
+    params(("id" = String, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "Deleted", body = doc::Deleted),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, response = doc::Unprocessable),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn delete(
     State(node): State<Arc<Node>>,
     who: Operator,

@@ -12,14 +12,16 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::schemas as doc;
 use super::{ApiError, ApiJson, Operator, Viewer};
 use crate::catalog::{JobState, Op};
 use crate::node::Node;
 use crate::snapshots::{self, RestoreRequest};
 
 /// Query of `GET /v1/snapshots`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this cluster's.
     #[serde(default)]
@@ -28,6 +30,19 @@ pub struct ListQuery {
 
 /// `GET /v1/snapshots[?cluster=]`: snapshots (newest first) and the captures in flight
 /// or recently failed.
+#[utoipa::path(
+    get,
+    path = "/v1/snapshots",
+    operation_id = "list_snapshots",
+    tag = "snapshots",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Snapshots (newest first) and captures not succeeded", body = doc::SnapshotList),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn list(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -59,7 +74,7 @@ pub async fn list(
 }
 
 /// Body of `POST /v1/snapshots`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TakeBody {
     /// The cluster to capture.
@@ -67,6 +82,23 @@ pub struct TakeBody {
 }
 
 /// `POST /v1/snapshots {cluster}` (operator): start a capture; `202 {capture}`.
+#[utoipa::path(
+    post,
+    path = "/v1/snapshots",
+    operation_id = "take_snapshot",
+    tag = "snapshots",
+    request_body = TakeBody,
+    responses(
+        (status = 202, description = "Capture started", body = doc::CaptureStarted),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, description = "No such cluster", body = doc::ErrorBody),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, response = doc::Unprocessable),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn take(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -86,6 +118,19 @@ pub async fn take(
 }
 
 /// `GET /v1/snapshots/{id}`: a snapshot, or a capture (with its progress while running).
+#[utoipa::path(
+    get,
+    path = "/v1/snapshots/{id}",
+    operation_id = "show_snapshot",
+    tag = "snapshots",
+    params(("id" = String, Path, description = "Snapshot or capture id")),
+    responses(
+        (status = 200, description = "The snapshot, or the capture with its progress", body = doc::SnapshotDetail),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn show(
     State(node): State<Arc<Node>>,
     _who: Viewer,
@@ -117,6 +162,21 @@ pub async fn show(
 
 /// `DELETE /v1/snapshots/{id}` (operator): out of the catalog, then its manifest; its
 /// packs go at the next garbage collection.
+#[utoipa::path(
+    delete,
+    path = "/v1/snapshots/{id}",
+    operation_id = "delete_snapshot",
+    tag = "snapshots",
+    params(("id" = String, Path, description = "Snapshot id")),
+    responses(
+        (status = 200, description = "Deleted", body = doc::Deleted),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, response = doc::NotFound),
+        (status = 422, response = doc::Unprocessable),
+        (status = 503, description = "No leader or no quorum, or the object store failed", body = doc::ErrorBody),
+    )
+)]
 pub async fn delete(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -146,6 +206,23 @@ pub async fn delete(
 }
 
 /// `POST /v1/restores` (operator): start a restore (or a dry run); `202 {restore}`.
+#[utoipa::path(
+    post,
+    path = "/v1/restores",
+    operation_id = "start_restore",
+    tag = "snapshots",
+    request_body = doc::RestoreRequest,
+    responses(
+        (status = 202, description = "Restore started", body = doc::RestoreStarted),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 403, response = doc::Forbidden),
+        (status = 404, description = "No such snapshot or target cluster", body = doc::ErrorBody),
+        (status = 413, response = doc::PayloadTooLarge),
+        (status = 422, description = "Bad policy, or refused by the rules", body = doc::ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    )
+)]
 pub async fn restore(
     State(node): State<Arc<Node>>,
     who: Operator,
@@ -178,8 +255,9 @@ pub async fn restore(
 }
 
 /// Query of `GET /v1/restores/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RestoreQuery {
     /// Include the full per-object report (plan and diff for a dry run).
     #[serde(default)]
@@ -187,6 +265,20 @@ pub struct RestoreQuery {
 }
 
 /// `GET /v1/restores/{id}[?report=true]`.
+#[utoipa::path(
+    get,
+    path = "/v1/restores/{id}",
+    operation_id = "show_restore",
+    tag = "snapshots",
+    params(("id" = String, Path, description = "Restore id"), RestoreQuery),
+    responses(
+        (status = 200, description = "The restore, its progress and (with `report=true`) its report", body = doc::RestoreDetail),
+        (status = 400, response = doc::BadRequest),
+        (status = 401, response = doc::Unauthenticated),
+        (status = 404, response = doc::NotFound),
+        (status = 503, description = "No leader or no quorum, or the report could not be read", body = doc::ErrorBody),
+    )
+)]
 pub async fn show_restore(
     State(node): State<Arc<Node>>,
     _who: Viewer,

@@ -166,7 +166,7 @@ pub struct LogLine {
 /// One run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
-    /// `run-<log index of its creation>`.
+    /// `run-<log index of its creation>` (`-N` appended when one entry created several).
     pub id: String,
     /// Runbook name.
     pub runbook: String,
@@ -403,7 +403,14 @@ impl RunsState {
         trigger: RunTrigger,
         hold: Option<String>,
     ) -> Result<String, String> {
-        let id = format!("run-{index}");
+        // One entry can create several runs (a loss matching several runbooks, or two
+        // clusters judged lost at one tick): `run-INDEX`, then `run-INDEX-2`, ...
+        let mut id = format!("run-{index}");
+        let mut n = 1;
+        while self.runs.contains_key(&id) {
+            n += 1;
+            id = format!("run-{index}-{n}");
+        }
         let concurrency = concurrency_of(rb, &id, &params, drill)?;
         lifeboat_runbooks::planner::resolve_params(rb, &params)
             .map_err(|errors| errors.join("; "))?;

@@ -308,3 +308,91 @@ fn finished_runs_beyond_the_cap_are_dropped_oldest_first() {
     assert_eq!(t.c.runs.runs.len(), super::RUNS_KEPT);
     assert!(!t.c.runs.runs.contains_key(&first.unwrap()));
 }
+
+#[test]
+fn a_blast_radius_hold_makes_the_failovers_wait_for_approval() {
+    let mut t = T::new();
+    for c in ["b", "c"] {
+        t.op(Op::RegisterCluster {
+            name: c.into(),
+            context: None,
+        });
+    }
+    t.op(Op::PutRunbook {
+        name: "gated-b".into(),
+        yaml: GATED
+            .replace("name: gated", "name: gated-b")
+            .replace("cluster: a}", "cluster: b}")
+            .replace("default: a}", "default: b}"),
+    });
+    let policy = HealthPolicy {
+        interval_ms: 100,
+        window_ms: 5_000,
+        vote_ttl_ms: 60_000,
+        recovery_ms: 300,
+        blast_radius: 0.5,
+        cooldown_ms: 60_000,
+        voters: vec![1, 2, 3],
+        quorum: 2,
+    };
+    t.op(Op::SetHealthPolicy { policy });
+    // `a` and `b` fail together: both are judged at the same tick. `a` is judged
+    // first (its failover run is created, untouched), then `b` makes 2 of 3 clusters
+    // lost within one window (maybe it is us): both wait for an operator.
+    for cluster in ["a", "b"] {
+        for node in [1, 2, 3] {
+            t.index += 1;
+            let vote = Op::HealthVote {
+                node,
+                cluster: cluster.into(),
+                observation: Observation::Unhealthy,
+                reason: "down".into(),
+                abstain: false,
+                latency_ms: None,
+            };
+            t.c.apply_command(t.index, Command::new(2_000, "tester", vote));
+        }
+    }
+    t.index += 1;
+    t.c.apply_command(t.index, Command::new(8_000, "tester", Op::Tick));
+    assert_eq!(t.c.runs.runs.len(), 2, "one entry, two runs, two ids");
+    for r in t.c.runs.runs.values() {
+        assert!(
+            matches!(r.state, RunState::Held { ref reason } if reason.contains("2 of 3")),
+            "{:?}",
+            r.state
+        );
+    }
+    let run_a =
+        t.c.runs
+            .runs
+            .values()
+            .find(|r| r.runbook == "gated")
+            .unwrap()
+            .id
+            .clone();
+    // An operator approves `a`'s start; rejects `b`'s.
+    let decide = |id: &str, approved: bool| RunOp::Decide {
+        run_id: id.into(),
+        step_id: None,
+        item: None,
+        approved,
+        by: "ann".into(),
+        min_approvals: 1,
+    };
+    assert!(!rejected(&t.run(decide(&run_a, true))));
+    assert_eq!(t.c.runs.runs[&run_a].state, RunState::Running);
+    let run_b =
+        t.c.runs
+            .runs
+            .values()
+            .find(|r| r.id != run_a)
+            .unwrap()
+            .id
+            .clone();
+    assert!(!rejected(&t.run(decide(&run_b, false))));
+    assert!(matches!(
+        t.c.runs.runs[&run_b].state,
+        RunState::Failed { .. }
+    ));
+}

@@ -4,8 +4,19 @@
 //! `kubesim-admin.token` (the simulated clusters' fault API; all 0600),
 //! `node-N.yaml`, `node-N/` (data), `node-N.log`, `clusters/NAME/` and `NAME.kubeconfig`
 //! per simulated cluster, `store/` (object store), and `dev.json` describing it all.
+//! `dev.json` is written (atomically) once the fleet is up and its example runbooks are
+//! loaded, and again when a node is restarted; its `parent` entry names the running
+//! `lifeboat dev` process and its control endpoint.
 //! Re-running with the same `--dir` resumes the same fleet; `--fresh` starts over.
-//! Ctrl-C (or SIGTERM) stops every child.
+//!
+//! The `lifeboat dev` process is the only owner of the children. The chaos and stop
+//! commands (`lifeboat dev kill-node|restart-node|stop`, see [`actions`]) are
+//! short-lived CLI processes that ask it, over a small HTTP control endpoint on
+//! `127.0.0.1:BASE+98` guarded by the fleet's admin token (see [`control`]), to kill,
+//! start or stop children. So a restarted node is a child of the fleet like the others,
+//! and Ctrl-C (or SIGTERM, or `lifeboat dev stop`) stops every child, leaving no
+//! process behind. `kill-cluster`/`revive-cluster` talk to the simulated cluster's own
+//! fault API instead: the process stays, its API refuses connections.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -20,10 +31,17 @@ use tokio::process::{Child, Command};
 
 use crate::dev::{NodeConfigSpec, PeerSpec, ensure_secret, render_node_config};
 
+mod actions;
+mod control;
+
 /// Names of the first simulated clusters; more are called `cluster-N`.
 const CLUSTER_NAMES: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 /// Orchestrator nodes in a dev fleet.
 const NODES: u64 = 3;
+/// `--port-base` of a new fleet.
+const DEFAULT_PORT_BASE: u16 = 7100;
+/// The parent's control endpoint listens on `--port-base` plus this.
+const CONTROL_PORT: u16 = 98;
 /// The example runbooks every dev fleet starts with (embedded in the binary).
 const EXAMPLE_RUNBOOKS: [(&str, &str); 3] = [
     (
@@ -46,13 +64,20 @@ const DEV_APP: &str = include_str!("dev_app.yaml");
 /// Arguments of `lifeboat dev`.
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
-    /// Directory for the fleet's configs, data and logs.
-    #[arg(long, default_value = ".lifeboat-dev", global = true)]
+    /// Directory for the fleet's configs, data and logs (the fleet that the chaos and
+    /// stop commands act on).
+    #[arg(
+        long,
+        env = "LIFEBOAT_DEV_DIR",
+        default_value = ".lifeboat-dev",
+        global = true
+    )]
     pub dir: PathBuf,
     /// Node N's API listens on BASE+N, its Raft on BASE+10+N, cluster K on BASE+100+K
-    /// (its fault/admin API on BASE+150+K).
-    #[arg(long, default_value_t = 7100)]
-    pub port_base: u16,
+    /// (its fault/admin API on BASE+150+K). Default 7100; a resumed fleet keeps the
+    /// base it was created with.
+    #[arg(long)]
+    pub port_base: Option<u16>,
     /// Number of simulated clusters (`lifeboat-kubesim` processes).
     #[arg(long, default_value_t = 3)]
     pub clusters: u16,
@@ -64,7 +89,7 @@ pub struct DevArgs {
     pub action: Option<DevAction>,
 }
 
-/// Chaos from the command line, on the fleet described by `DIR/dev.json`.
+/// Chaos and control from the command line, on the fleet described by `DIR/dev.json`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum DevAction {
     /// Make a simulated cluster refuse every connection (as if it died).
@@ -77,74 +102,44 @@ pub enum DevAction {
         /// Cluster name.
         name: String,
     },
+    /// SIGKILL orchestrator node ID (a crash: no clean shutdown).
+    KillNode {
+        /// Node id (1-3).
+        id: u64,
+    },
+    /// Start node ID again with the same config and data (stopping it first if it
+    /// runs); the running `lifeboat dev` owns it, so Ctrl-C there still stops it.
+    RestartNode {
+        /// Node id (1-3).
+        id: u64,
+    },
+    /// Stop every process of the fleet (as Ctrl-C on `lifeboat dev` does) and wait
+    /// until they are gone. State is kept: `lifeboat dev` with the same `--dir` resumes.
+    Stop,
 }
 
-/// Run a [`DevAction`] against the running fleet.
-async fn act(dir: &Path, action: &DevAction) -> anyhow::Result<i32> {
-    let path = dir.join("dev.json");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "no fleet at {}: start one with `lifeboat dev --dir {}`",
-            path.display(),
-            dir.display()
-        )
-    })?;
-    let dev: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let (DevAction::KillCluster { name } | DevAction::ReviveCluster { name }) = action;
-    let clusters = dev["clusters"].as_array().cloned().unwrap_or_default();
-    let Some(c) = clusters.iter().find(|c| c["name"] == name.as_str()) else {
-        let known: Vec<&str> = clusters.iter().filter_map(|c| c["name"].as_str()).collect();
-        bail!(
-            "no cluster `{name}` in this fleet (it has: {})",
-            known.join(", ")
-        );
-    };
-    let admin = c["admin"]
-        .as_str()
-        .context("dev.json has no admin URL for the cluster")?;
-    let token_file = c["admin_token_file"]
-        .as_str()
-        .context("dev.json has no admin token file")?;
-    let token = std::fs::read_to_string(token_file)?;
-    let http = reqwest::Client::new();
-    let req = match action {
-        DevAction::KillCluster { .. } => http
-            .put(format!("{admin}/faults"))
-            .json(&json!({ "mode": "down" })),
-        DevAction::ReviveCluster { .. } => http.post(format!("{admin}/faults/reset")),
-    };
-    let resp = req
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .with_context(|| format!("{name}'s fault API at {admin}"))?;
-    if !resp.status().is_success() {
-        bail!("{name}'s fault API answered {}", resp.status());
-    }
-    match action {
-        DevAction::KillCluster { .. } => {
-            println!("{name} is down. Watch the quorum decide: lifeboat cluster show {name}")
-        }
-        DevAction::ReviveCluster { .. } => {
-            println!(
-                "{name} answers again; once Lost it stays Fenced until: lifeboat cluster unfence {name}"
-            )
-        }
-    }
-    Ok(0)
+/// How to start a child process again (nodes only: `restart-node`).
+#[derive(Debug, Clone)]
+struct Launch {
+    exe: PathBuf,
+    args: Vec<String>,
+    log: PathBuf,
 }
 
+/// A child process of the fleet.
 struct Running {
     name: String,
     child: Child,
+    /// The node id and how to start it again, for orchestrator nodes.
+    node: Option<(u64, Launch)>,
 }
 
-/// Run the fleet until Ctrl-C.
+/// Run the fleet until Ctrl-C, SIGTERM or `lifeboat dev stop`.
 pub async fn run(args: DevArgs) -> anyhow::Result<i32> {
     if let Some(action) = &args.action {
-        return act(&args.dir, action).await;
+        return actions::act(&args.dir, action).await;
     }
+    control::refuse_if_running(&args.dir).await?;
     if args.fresh && args.dir.exists() {
         std::fs::remove_dir_all(&args.dir)
             .with_context(|| format!("cannot remove {}", args.dir.display()))?;
@@ -153,29 +148,80 @@ pub async fn run(args: DevArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let dir = std::fs::canonicalize(&args.dir)?;
     let exe = std::env::current_exe().context("cannot find the lifeboat executable")?;
+    let base = port_base(args.port_base, &dir)?;
+    let control = control::bind(base + CONTROL_PORT).await?;
     let mut children = Vec::new();
-    let result = start_fleet(&args, &dir, &exe, &mut children).await;
-    match result {
-        Ok(()) => super::shutdown_signal().await,
-        Err(ref e) => eprintln!("error: {e:#}"),
+    let started = tokio::select! {
+        r = start_fleet(&args, base, &dir, &exe, &mut children, &control.url) => r,
+        () = super::shutdown_signal() => Err(anyhow::anyhow!("interrupted during start")),
+    };
+    let dev_json = match started {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            eprintln!("stopping {} processes...", children.len());
+            stop_all(&mut children).await;
+            return Err(e);
+        }
+    };
+    let fleet = control::Fleet::new(&dir, children, dev_json);
+    fleet.lock().await.write_dev_json()?;
+    print_welcome(&dir, &exe, &fleet.lock().await.dev_json);
+    let token = fleet.lock().await.dev_json["admin_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let stop = control.serve(fleet.clone(), token);
+    tokio::select! {
+        () = super::shutdown_signal() => {},
+        () = stop.notified() => eprintln!("`lifeboat dev stop` asked to stop the fleet"),
     }
-    eprintln!("stopping {} processes...", children.len());
-    stop_all(&mut children).await;
-    result.map(|()| 0)
+    let mut f = fleet.lock().await;
+    f.stopping = true;
+    eprintln!("stopping {} processes...", f.children.len());
+    stop_all(&mut f.children).await;
+    Ok(0)
+}
+
+/// The port base: as given, else the one the fleet in `dir` was created with (its Raft
+/// membership holds its nodes' addresses, so a resumed fleet must keep them), else 7100.
+fn port_base(given: Option<u16>, dir: &Path) -> anyhow::Result<u16> {
+    let dev: Option<serde_json::Value> = std::fs::read_to_string(dir.join("dev.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let saved = dev.and_then(|d| {
+        d["port_base"].as_u64().or_else(|| {
+            // dev.json from before `port_base` was recorded: node 1's API is BASE+1.
+            let api = d["nodes"][0]["api"].as_str()?;
+            api.rsplit(':').next()?.parse::<u64>().ok()?.checked_sub(1)
+        })
+    });
+    let saved = saved.and_then(|p| u16::try_from(p).ok());
+    match (given, saved) {
+        (Some(g), Some(s)) if g != s => bail!(
+            "the fleet in {} was created with --port-base {s} and its nodes know each other \
+             by those ports: resume it with --port-base {s} (or without the flag), or start \
+             a new fleet with --fresh",
+            dir.display()
+        ),
+        (Some(p), _) | (None, Some(p)) => Ok(p),
+        (None, None) => Ok(DEFAULT_PORT_BASE),
+    }
 }
 
 async fn start_fleet(
     args: &DevArgs,
+    base: u16,
     dir: &Path,
     exe: &Path,
     children: &mut Vec<Running>,
-) -> anyhow::Result<()> {
+    control: &str,
+) -> anyhow::Result<serde_json::Value> {
     let admin_token = ensure_secret(&dir.join("admin.token"))?;
     ensure_secret(&dir.join("cluster.secret"))?;
     let store = dir.join("store");
     std::fs::create_dir_all(&store)?;
-    let clusters = start_clusters(args, dir, exe, children).await?;
-    let base = args.port_base;
+    let clusters = start_clusters(args.clusters, base, dir, exe, children).await?;
     let sink = serve_sink(dir, base + 99).await?;
     // The example failover's `dnsToken` param references `secret:dns-api/token`.
     let secrets = dir.join("secrets");
@@ -209,16 +255,22 @@ async fn start_fleet(
         };
         let config = dir.join(format!("node-{i}.yaml"));
         std::fs::write(&config, render_node_config(&spec))?;
-        let log = dir.join(format!("node-{i}.log"));
-        let child = spawn(
-            exe,
-            &["serve", "--config", &config.display().to_string()],
-            &log,
-        )?;
+        let launch = Launch {
+            exe: exe.to_path_buf(),
+            args: vec![
+                "serve".into(),
+                "--config".into(),
+                config.display().to_string(),
+            ],
+            log: dir.join(format!("node-{i}.log")),
+        };
+        let child = spawn(&launch, false)?;
         let pid = child.id();
+        let log = launch.log.clone();
         children.push(Running {
             name: format!("node-{i}"),
             child,
+            node: Some((i, launch)),
         });
         nodes_json.push(json!({
             "id": i, "api": peers[i as usize - 1].api, "pid": pid,
@@ -241,12 +293,12 @@ async fn start_fleet(
         "clusters": clusters_json,
         "admin_token": admin_token,
         "store": format!("file://{}", store.display()),
+        "port_base": base,
+        "parent": { "pid": std::process::id(), "control": control },
     });
-    std::fs::write(dir.join("dev.json"), serde_json::to_string_pretty(&dev)?)?;
     let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
     load_example_runbooks(&peers[0].api, &admin_token, &names, &sink).await?;
-    print_welcome(dir, &peers[0].api, clusters.len());
-    Ok(())
+    Ok(dev)
 }
 
 /// One simulated cluster of the fleet.
@@ -260,12 +312,13 @@ struct SimCluster {
 
 /// Start the simulated clusters.
 async fn start_clusters(
-    args: &DevArgs,
+    count: u16,
+    base: u16,
     dir: &Path,
     exe: &Path,
     children: &mut Vec<Running>,
 ) -> anyhow::Result<Vec<SimCluster>> {
-    if args.clusters == 0 {
+    if count == 0 {
         return Ok(Vec::new());
     }
     let kubesim = exe.with_file_name("lifeboat-kubesim");
@@ -283,12 +336,12 @@ async fn start_clusters(
     ensure_secret(&admin_token)?;
     let mut out = Vec::new();
     let mut ready = Vec::new();
-    for k in 1..=args.clusters {
+    for k in 1..=count {
         let name = CLUSTER_NAMES
             .get(usize::from(k) - 1)
             .map_or_else(|| format!("cluster-{k}"), |n| n.to_string());
-        let port = args.port_base + 100 + k;
-        let admin_port = args.port_base + 150 + k;
+        let port = base + 100 + k;
+        let admin_port = base + 150 + k;
         let server = format!("http://127.0.0.1:{port}");
         let kubeconfig = dir.join(format!("{name}.kubeconfig"));
         let data = dir.join("clusters").join(&name);
@@ -313,12 +366,17 @@ async fn start_clusters(
             std::fs::write(&seed, DEV_APP)?;
             argv.extend(["--seed".to_string(), seed.display().to_string()]);
         }
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let child = spawn(&kubesim, &argv, &log)?;
+        let launch = Launch {
+            exe: kubesim.clone(),
+            args: argv,
+            log,
+        };
+        let child = spawn(&launch, false)?;
         let pid = child.id();
         children.push(Running {
             name: name.clone(),
             child,
+            node: None,
         });
         ready.push(format!("{server}/readyz"));
         out.push(SimCluster {
@@ -464,11 +522,20 @@ async fn load_example_runbooks(
     Ok(())
 }
 
-fn spawn(exe: &Path, args: &[&str], log: &Path) -> anyhow::Result<Child> {
-    let out = std::fs::File::create(log)?;
+/// Start a child with stdout and stderr to its log (appended to when `append`, so a
+/// restarted node's log keeps what happened before).
+fn spawn(launch: &Launch, append: bool) -> anyhow::Result<Child> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&launch.log)
+        .with_context(|| format!("cannot open {}", launch.log.display()))?;
     let err = out.try_clone()?;
+    let exe = &launch.exe;
     Command::new(exe)
-        .args(args)
+        .args(&launch.args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
@@ -515,29 +582,89 @@ async fn wait_ready(
     }
 }
 
+/// SIGTERM every child, give them 10 s in all, then SIGKILL whatever is left; every
+/// child is reaped.
 async fn stop_all(children: &mut [Running]) {
     for c in children.iter() {
         if let Some(pid) = c.child.id() {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
         }
     }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     for c in children.iter_mut() {
-        let stopped = tokio::time::timeout(Duration::from_secs(5), c.child.wait()).await;
-        if stopped.is_err() {
+        if tokio::time::timeout_at(deadline, c.child.wait())
+            .await
+            .is_err()
+        {
             let _ = c.child.kill().await;
         }
     }
 }
 
-fn print_welcome(dir: &Path, api: &str, clusters: usize) {
-    println!(
-        "Lifeboat dev fleet is up: 3 nodes, {clusters} simulated clusters.\n\
-         \n  API     {api}\n  token   {dir}/admin.token\n  state   {dir}/dev.json\n\
-         \nTry, in another shell:\n\
-         \n  export LIFEBOAT_SERVER={api} LIFEBOAT_TOKEN=$(cat {dir}/admin.token)\
-         \n  lifeboat status\
-         \n  curl -s {api}/metrics | head\n\
-         \nCtrl-C stops every process.",
-        dir = dir.display()
+/// Where to go next: the API, the token and the first commands to try.
+fn print_welcome(dir: &Path, exe: &Path, dev: &serde_json::Value) {
+    let api = dev["nodes"][0]["api"].as_str().unwrap_or("?");
+    let clusters: Vec<&str> = dev["clusters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let token = dir.join("admin.token");
+    let mut try_these = vec![
+        (
+            "lifeboat status".to_string(),
+            "leader, members, cluster verdicts",
+        ),
+        (
+            "lifeboat snapshot list".to_string(),
+            "every cluster is captured every minute",
+        ),
+    ];
+    if let Some(first) = clusters.first() {
+        try_these.push((
+            format!("lifeboat drill start drill-{first} --wait"),
+            "restore into -drill namespaces; RTO/RPO",
+        ));
+    }
+    if let (Some(first), true) = (clusters.first(), clusters.len() > 1) {
+        try_these.push((
+            format!("lifeboat dev kill-cluster {first}"),
+            "Lost by quorum in ~8 s; failover starts",
+        ));
+        try_these.push((
+            "lifeboat run list".to_string(),
+            "then: lifeboat run watch RUN_ID",
+        ));
+    }
+    try_these.push((
+        "lifeboat dev kill-node 1".to_string(),
+        "then: lifeboat dev restart-node 1",
+    ));
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| Some(d.as_path()) == exe.parent()));
+    let alias = if on_path {
+        String::new()
+    } else {
+        format!("\n  alias lifeboat={}", exe.display())
+    };
+    let mut out = format!(
+        "Lifeboat dev fleet is up: {NODES} orchestrator nodes, {} simulated clusters ({}).\n\
+         \n  API     {api} (any node answers)\
+         \n  token   {} (admin)\
+         \n  fleet   {} (pids, URLs, kubeconfigs; logs beside it)\n\
+         \nIn another shell:\n{alias}\
+         \n  export LIFEBOAT_SERVER={api} LIFEBOAT_TOKEN=$(cat {}) LIFEBOAT_DEV_DIR={}\n",
+        clusters.len(),
+        clusters.join(", "),
+        token.display(),
+        dir.join("dev.json").display(),
+        token.display(),
+        dir.display(),
     );
+    for (cmd, what) in try_these {
+        out.push_str(&format!("  {cmd:<44} # {what}\n"));
+    }
+    out.push_str("\nCtrl-C here (or `lifeboat dev stop`) stops every process.");
+    println!("{out}");
 }

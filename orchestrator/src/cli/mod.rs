@@ -2,10 +2,13 @@
 
 mod cluster;
 mod dev;
+mod plugin;
+mod progress;
 mod run;
 mod runbook;
 mod snapshot;
 mod status;
+mod table;
 
 use std::path::PathBuf;
 
@@ -123,6 +126,10 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Print the API's OpenAPI document (JSON), as served at `/v1/openapi.json`:
+    /// `lifeboat openapi > docs/openapi.json`.
+    #[command(hide = true)]
+    Openapi,
 }
 
 /// `lifeboat runbook ...`.
@@ -192,6 +199,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run { command, server } => run::run(command, server).await,
         Command::Drill { command, server } => run::drill(command, server).await,
         Command::Plugin { command, server } => plugin(command, server).await,
+        Command::Openapi => {
+            print!("{}", crate::api::document_json());
+            Ok(0)
+        }
         Command::Runbook(RunbookCommand::Lint {
             files,
             output,
@@ -276,25 +287,7 @@ async fn plugin(cmd: PluginCommand, args: ServerArgs) -> anyhow::Result<i32> {
             );
         }
         (Output::Text, PluginCommand::List) => {
-            println!(
-                "{:<16} {:<8} {:<24} DIGEST",
-                "NAME", "VERSION", "CAPABILITIES"
-            );
-            for p in v["plugins"].as_array().into_iter().flatten() {
-                let caps: Vec<&str> = p["capabilities"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c.as_str())
-                    .collect();
-                println!(
-                    "{:<16} {:<8} {:<24} {}",
-                    p["name"].as_str().unwrap_or("?"),
-                    p["version"].as_str().unwrap_or("?"),
-                    caps.join(","),
-                    p["digest"].as_str().unwrap_or("?")
-                );
-            }
+            print!("{}", plugin::render_list(&v, table::Paint::stdout()))
         }
     }
     Ok(0)

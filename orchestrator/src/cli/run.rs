@@ -13,6 +13,7 @@ use futures::StreamExt;
 use lifeboat_runbooks::journal::{FailureKind, JournalEvent};
 use serde_json::{Value, json};
 
+use super::table::{Cell, Paint, Table, fit, short_time};
 use super::{Output, ServerArgs, answered};
 use crate::client::{ApiClient, ClientError};
 use crate::executor::report::{human_ms, iso8601};
@@ -107,9 +108,9 @@ pub enum DrillCommand {
     Report {
         /// Drill (run) id.
         id: String,
-        /// Report format.
-        #[arg(long, value_enum, default_value = "md")]
-        format: ReportFormat,
+        /// Report format (default: `md`, or `json` with `-o json`).
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
     },
 }
 
@@ -174,7 +175,7 @@ pub async fn run(cmd: RunCommand, args: ServerArgs) -> anyhow::Result<i32> {
             if json_out {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", render_show(&v, now_ms()));
+                print!("{}", render_show(&v, now_ms(), Paint::stdout()));
             }
             Ok(0)
         }
@@ -231,7 +232,14 @@ pub async fn drill(cmd: DrillCommand, args: ServerArgs) -> anyhow::Result<i32> {
             Ok(code.max(report))
         }
         DrillCommand::List => list(&client, json_out, "/v1/drills", "drills").await,
-        DrillCommand::Report { id, format } => report(&args, &id, format).await,
+        DrillCommand::Report { id, format } => {
+            let default = if json_out {
+                ReportFormat::Json
+            } else {
+                ReportFormat::Md
+            };
+            report(&args, &id, format.unwrap_or(default)).await
+        }
     }
 }
 
@@ -316,24 +324,9 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// `2024-05-01 12:34:56` (UTC).
-fn short_time(ms: u64) -> String {
-    iso8601(ms).get(..19).unwrap_or("?").replace('T', " ")
-}
-
 /// `12:34:56` (UTC).
 fn clock(ms: u64) -> String {
     iso8601(ms).get(11..19).unwrap_or("?").to_string()
-}
-
-/// At most `w` characters (`…` marks a cut).
-fn fit(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(w.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// POST a start; prints the id (or the JSON answer). None after printing an error.
@@ -377,18 +370,31 @@ async fn list(client: &ApiClient, json_out: bool, path: &str, key: &str) -> anyh
     } else {
         print!(
             "{}",
-            render_list(v[key].as_array().map_or(&[][..], |a| a), now_ms())
+            render_list(
+                v[key].as_array().map_or(&[][..], |a| a),
+                now_ms(),
+                Paint::stdout()
+            )
         );
     }
     Ok(0)
 }
 
-/// The runs table (at most 100 columns).
-fn render_list(runs: &[Value], now: u64) -> String {
-    let mut out = format!(
-        "{:<12} {:<22} {:<10} {:<18} {:<20} {:>10}\n",
-        "ID", "RUNBOOK", "STATE", "TRIGGER", "CREATED (UTC)", "DURATION"
-    );
+/// The runs table (at most 100 columns), states coloured.
+fn render_list(runs: &[Value], now: u64, paint: Paint) -> String {
+    if runs.is_empty() {
+        return "(none)\n".into();
+    }
+    let mut t = Table::new(&[
+        "ID",
+        "RUNBOOK",
+        "STATE",
+        "TRIGGER",
+        "CREATED (UTC)",
+        "DURATION",
+    ])
+    .right(&[5])
+    .keep(&[0, 4]);
     for r in runs {
         let created = r["created_at_ms"].as_u64().unwrap_or(0);
         let duration = match (r["finished_at_ms"].as_u64(), r["state"].as_str()) {
@@ -396,20 +402,16 @@ fn render_list(runs: &[Value], now: u64) -> String {
             (None, Some("running")) => human_ms(now.saturating_sub(created)),
             _ => "-".into(),
         };
-        out.push_str(&format!(
-            "{:<12} {:<22} {:<10} {:<18} {:<20} {:>10}\n",
-            fit(r["id"].as_str().unwrap_or("?"), 12),
-            fit(r["runbook"].as_str().unwrap_or("?"), 22),
-            fit(r["state"].as_str().unwrap_or("?"), 10),
-            fit(&trigger(&r["trigger"]), 18),
-            short_time(created),
-            fit(&duration, 10),
-        ));
+        t.row(vec![
+            r["id"].as_str().unwrap_or("?").into(),
+            r["runbook"].as_str().unwrap_or("?").into(),
+            Cell::state(r["state"].as_str().unwrap_or("?")),
+            trigger(&r["trigger"]).into(),
+            short_time(created).into(),
+            duration.into(),
+        ]);
     }
-    if runs.is_empty() {
-        out.push_str("(none)\n");
-    }
-    out
+    t.render(paint)
 }
 
 fn trigger(t: &Value) -> String {
@@ -548,15 +550,18 @@ fn instance(step_id: &str, item: Option<usize>) -> String {
 }
 
 /// `run show` as text.
-fn render_show(v: &Value, now: u64) -> String {
+fn render_show(v: &Value, now: u64, paint: Paint) -> String {
     let id = v["id"].as_str().unwrap_or("?");
     let state = v["state"].as_str().unwrap_or("?");
     let mut out = format!(
-        "{id}  {}  {state}{}\n",
+        "{id}  {}  {}{}\n",
         v["runbook"].as_str().unwrap_or("?"),
+        paint.state(state),
         if v["drill"] == true { "  (drill)" } else { "" }
     );
-    let mut field = |k: &str, val: String| out.push_str(&format!("  {k:<10} {val}\n"));
+    let mut field = |k: &str, val: String| {
+        out.push_str(&format!("{}\n", fit(&format!("  {k:<10} {val}"), 100)))
+    };
     if let Some(r) = v["reason"].as_str() {
         field("reason:", r.to_string());
     }
@@ -596,26 +601,23 @@ fn render_show(v: &Value, now: u64) -> String {
         );
     }
     let rows = journal_rows(v["journal"].as_array().map_or(&[][..], |a| a));
-    out.push_str(&format!(
-        "\n{:<24} {:>7}  {:<12} {:>9}  ERROR\n",
-        "STEP", "ATTEMPT", "OUTCOME", "DURATION"
-    ));
+    let mut steps = Table::new(&["STEP", "ATTEMPT", "OUTCOME", "DURATION", "ERROR"]).right(&[1, 3]);
     for r in &rows {
         let duration = match (r.start, r.end) {
             (Some(s), Some(e)) => human_ms(e.saturating_sub(s)),
             (Some(s), None) if r.outcome == "running" => human_ms(now.saturating_sub(s)),
             _ => "-".into(),
         };
-        let error = r.error.replace(['\r', '\n'], " ");
-        out.push_str(&format!(
-            "{:<24} {:>7}  {:<12} {:>9}  {}\n",
-            fit(&r.step, 24),
-            r.attempt,
-            r.outcome,
-            duration,
-            fit(&error, 42)
-        ));
+        steps.row(vec![
+            r.step.as_str().into(),
+            r.attempt.as_str().into(),
+            Cell::state(&r.outcome),
+            duration.into(),
+            r.error.as_str().into(),
+        ]);
     }
+    out.push('\n');
+    out.push_str(&steps.render(paint));
     if rows.is_empty() {
         out.push_str("(no step started yet)\n");
     }
@@ -861,6 +863,7 @@ impl SseParser {
 #[derive(Debug, Default)]
 struct Watcher {
     json: bool,
+    paint: Paint,
     journal_index: u64,
     logs: HashSet<(u64, String, String)>,
     state: Option<String>,
@@ -906,7 +909,7 @@ impl Watcher {
                 if matches!(state.as_str(), "succeeded" | "failed" | "cancelled") {
                     self.final_state = Some(state.clone());
                 }
-                state_line(&v, &state)
+                state_line(&v, &state, self.paint)
             }
             _ => return Vec::new(),
         };
@@ -988,7 +991,7 @@ impl Watcher {
     }
 }
 
-fn state_line(v: &Value, state: &str) -> String {
+fn state_line(v: &Value, state: &str, paint: Paint) -> String {
     let id = v["id"].as_str().unwrap_or("?");
     let at = v["finished_at_ms"]
         .as_u64()
@@ -1002,13 +1005,15 @@ fn state_line(v: &Value, state: &str) -> String {
         (_, Some(r)) => format!(": {r}"),
         _ => String::new(),
     };
-    format!("{at} run {id} is {state}{extra}")
+    format!("{at} run {id} is {}{extra}", paint.state(state))
 }
 
 /// Follow the run's events until it ends; exit 0 when it succeeded.
 async fn watch(args: &ServerArgs, client: &ApiClient, id: &str) -> anyhow::Result<i32> {
+    let json = args.output == Output::Json;
     let mut w = Watcher {
-        json: args.output == Output::Json,
+        json,
+        paint: if json { Paint::OFF } else { Paint::stdout() },
         ..Watcher::default()
     };
     let mut hinted: HashSet<String> = HashSet::new();
@@ -1037,7 +1042,7 @@ async fn watch(args: &ServerArgs, client: &ApiClient, id: &str) -> anyhow::Resul
                 && let Some(s) = v["state"].as_str()
                 && matches!(s, "succeeded" | "failed" | "cancelled")
             {
-                println!("{}", state_line(&v, s));
+                println!("{}", state_line(&v, s, w.paint));
                 return Ok(i32::from(s != "succeeded"));
             }
             eprintln!(
@@ -1299,9 +1304,9 @@ mod tests {
         assert_eq!(rows[1].error, "deadline passed");
         let v = json!({"id": "run-1", "runbook": "rb", "state": "failed", "journal": journal,
                        "created_at_ms": 0, "finished_at_ms": 10_000, "open": []});
-        let text = render_show(&v, 10_000);
+        let text = render_show(&v, 10_000, Paint::OFF);
         assert!(
-            text.contains("restore                        2  timed out"),
+            text.contains("restore        2  timed out        7.0s  deadline passed"),
             "{text}"
         );
     }
@@ -1313,7 +1318,7 @@ mod tests {
             "state": "cancelled", "trigger": {"type": "cluster_lost", "cluster": "eu-west-1-big"},
             "created_at_ms": 1_700_000_000_000u64, "finished_at_ms": 1_700_000_100_000u64,
         })];
-        let text = render_list(&runs, 0);
+        let text = render_list(&runs, 0, Paint::OFF);
         for line in text.lines() {
             assert!(line.chars().count() <= 100, "{line}");
         }

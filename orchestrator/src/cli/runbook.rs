@@ -1,5 +1,8 @@
 //! `lifeboat runbook apply|list|show` (lint lives in `lifeboat_runbooks::lint_command`).
 
+use serde_json::Value;
+
+use super::table::{Paint, Table, short_time, text};
 use super::{Output, RunbookCommand};
 use crate::client::ApiClient;
 
@@ -25,16 +28,7 @@ pub async fn run(cmd: RunbookCommand) -> anyhow::Result<i32> {
             if server.output == Output::Json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("{:<28} {:<20} UPDATED BY", "NAME", "DIGEST");
-                for r in v["runbooks"].as_array().into_iter().flatten() {
-                    let digest = r["digest"].as_str().unwrap_or("?");
-                    println!(
-                        "{:<28} {:<20} {}",
-                        r["name"].as_str().unwrap_or("?"),
-                        &digest[..digest.len().min(19)],
-                        r["updated_by"].as_str().unwrap_or("?")
-                    );
-                }
+                print!("{}", render_list(&v, Paint::stdout()));
             }
             Ok(0)
         }
@@ -53,6 +47,27 @@ pub async fn run(cmd: RunbookCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Stored runbooks: name, short digest, last change.
+fn render_list(v: &Value, paint: Paint) -> String {
+    let mut t = Table::new(&["NAME", "DIGEST", "UPDATED (UTC)", "BY"]).keep(&[0, 1, 2]);
+    for r in v["runbooks"].as_array().into_iter().flatten() {
+        let digest = text(&r["digest"]);
+        t.row(vec![
+            text(&r["name"]).into(),
+            digest.chars().take(19).collect::<String>().into(),
+            r["updated_at_ms"]
+                .as_u64()
+                .map_or_else(|| "-".into(), short_time)
+                .into(),
+            text(&r["updated_by"]).into(),
+        ]);
+    }
+    if t.is_empty() {
+        return "no runbooks stored: add one with `lifeboat runbook apply FILE`\n".into();
+    }
+    t.render(paint)
 }
 
 /// Lint locally (so nothing broken is sent), then PUT. True when stored.
@@ -83,5 +98,29 @@ async fn apply_one(client: &ApiClient, file: &std::path::Path) -> anyhow::Result
             eprintln!("{source}: {e}");
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::cli::table::{MAX_WIDTH, width};
+
+    #[test]
+    fn list_shows_short_digests_and_fits() {
+        let name = "failover-".repeat(15);
+        let v = json!({"runbooks": [{"name": name, "digest": format!("sha256:{}", "ab".repeat(32)),
+            "updated_at_ms": 1_700_000_000_000u64, "updated_by": "admin"}]});
+        let out = render_list(&v, Paint::OFF);
+        for line in out.lines() {
+            assert!(width(line) <= MAX_WIDTH, "{line}");
+        }
+        assert!(
+            out.contains("sha256:abababababab  2023-11-14 22:13:20  admin"),
+            "{out}"
+        );
+        assert!(out.contains('…'), "{out}");
     }
 }

@@ -67,8 +67,9 @@ pub struct ExecutorConfig {
     pub secrets_dir: Option<PathBuf>,
     /// Steps of one run executed at the same time, at most (default 64).
     pub max_parallel_steps: usize,
-    /// Finished runs kept in the catalog (default 1000); older ones are dropped.
-    pub max_runs_kept: usize,
+    /// Deadline of a step attempt whose runbook step sets no `timeout` (default `1h`), so
+    /// that no run stays running forever. Approvals always need their own `timeout`.
+    pub default_step_timeout: Spanned<String>,
 }
 
 impl Default for ExecutorConfig {
@@ -81,7 +82,7 @@ impl Default for ExecutorConfig {
             notify: NotifyConfig::default(),
             secrets_dir: None,
             max_parallel_steps: 64,
-            max_runs_kept: 1000,
+            default_step_timeout: Spanned::new("1h".into(), unknown, unknown),
         }
     }
 }

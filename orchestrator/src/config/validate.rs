@@ -320,11 +320,15 @@ impl Config {
                 p.add(Some(prefix), key, why, fix);
             }
         }
-        let t = &e.http_timeout;
-        if !humantime::parse_duration(&t.value).is_ok_and(|d| !d.is_zero()) {
-            let msg = format!("`{}` is not a positive duration", t.value);
-            let fix = "write it like 30s, 500ms or 2m";
-            p.add(Some(t), "executor.http_timeout".into(), msg, fix);
+        for (key, t) in [
+            ("executor.http_timeout", &e.http_timeout),
+            ("executor.default_step_timeout", &e.default_step_timeout),
+        ] {
+            if !humantime::parse_duration(&t.value).is_ok_and(|d| !d.is_zero()) {
+                let msg = format!("`{}` is not a positive duration", t.value);
+                let fix = "write it like 30s, 500ms, 2m or 1h";
+                p.add(Some(t), key.into(), msg, fix);
+            }
         }
         for (key, value, example) in [
             (
@@ -333,7 +337,6 @@ impl Config {
                 "1048576 (1 MiB)",
             ),
             ("max_parallel_steps", e.max_parallel_steps, "64"),
-            ("max_runs_kept", e.max_runs_kept, "1000"),
         ] {
             if value == 0 {
                 let msg = format!("{key} must be > 0");

@@ -23,8 +23,14 @@ const MAX_IDLE: Duration = Duration::from_secs(1);
 /// Run the executor while this node leads in `term`. Aborting the future aborts every
 /// driver and effect (they live in `JoinSet`s).
 pub async fn lead(node: Arc<Node>, term: u64) {
+    let default_step_timeout =
+        humantime::parse_duration(&node.cfg.executor.default_step_timeout.value)
+            .unwrap_or(Duration::from_secs(3600));
     let env = match steps::http::HttpSteps::new(&node.cfg.executor) {
-        Ok(http) => Arc::new(StepEnv { http }),
+        Ok(http) => Arc::new(StepEnv {
+            http,
+            default_step_timeout,
+        }),
         Err(e) => {
             warn!(error = %e, "executor not started: bad `executor` config");
             return;
@@ -266,10 +272,13 @@ impl Driver {
                         idempotency_key,
                         rendered_with,
                         simulate,
-                        ..
+                        deadline_ms,
                     } => {
                         let key = instance_key(&step_id, item);
-                        if self.running.contains_key(&key) {
+                        if self.running.contains_key(&key)
+                            || self.running.len() >= self.node.cfg.executor.max_parallel_steps
+                        {
+                            // Running, or at the node's cap: the planner asks again later.
                             continue;
                         }
                         wrote = true;
@@ -280,6 +289,7 @@ impl Driver {
                             idempotency_key,
                             rendered_with,
                             simulate,
+                            deadline_ms,
                         };
                         self.start(&rb, &run, start).await?;
                     }
@@ -417,15 +427,33 @@ impl Driver {
                 .and_then(|st| st.permissions.clone())
                 .map_or(Value::Null, |p| json!(p)),
             first_started_at_ms,
+            deadline_ms: s.deadline_ms,
             actor: self.actor.clone(),
         };
         let key = instance_key(&s.step_id, s.item);
         info!(run = %self.run_id, step = %key, attempt = s.attempt, uses = %uses, token = %token, "step started");
         let (node, env) = (self.node.clone(), self.env.clone());
         let k = key.clone();
+        // A step without `timeout` still ends: the node's default deadline (the planner
+        // enforces, durably, only the deadlines the runbook declares).
+        let fallback = step
+            .filter(|st| st.timeout.is_none())
+            .map(|_| self.env.default_step_timeout);
         let h = self.effects.spawn(async move {
             let t0 = Instant::now();
-            let result = steps::perform(&node, &env, &call).await;
+            let effect = steps::perform(&node, &env, &call);
+            let result = match fallback {
+                None => effect.await,
+                Some(limit) => tokio::time::timeout(limit, effect)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(format!(
+                            "no `timeout` on this step and it ran past the node's \
+                         executor.default_step_timeout ({}); set a `timeout` on the step",
+                            humantime::format_duration(limit)
+                        ))
+                    }),
+            };
             EffectDone {
                 key: k,
                 step_id: call.step_id,
@@ -472,6 +500,7 @@ impl Driver {
 }
 
 struct StartArgs {
+    deadline_ms: Option<u64>,
     step_id: String,
     item: Option<usize>,
     attempt: u32,

@@ -2,7 +2,9 @@
 //! blocks failing the step's input schema (RB062), plugins the server does not know
 //! (RB063, warning: their `with` is not checked), capabilities a plugin asks for that the
 //! step does not grant (RB064), `permissions` that cannot apply (RB065: on a built-in
-//! step, or an unknown capability).
+//! step, or an unknown capability), a `k8s.scale` with both or neither of `replicas` and
+//! `fromSnapshot`, `fromSnapshot: latest` without `sourceCluster`, or `source*` inputs
+//! without `fromSnapshot` (RB066).
 
 use super::{Ctx, Sink};
 use crate::catalogue::{BUILTINS, Uses, resolve_uses, validate};
@@ -10,6 +12,7 @@ use crate::spans::{Path, Seg, Target};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     check_permissions(ctx, sink);
+    check_scale_source(ctx, sink);
     for (_, _, step, path) in ctx.steps() {
         let uses = path.key("uses");
         let schema = match resolve_uses(&step.uses) {
@@ -137,6 +140,52 @@ fn check_permissions(ctx: &Ctx<'_>, sink: &mut Sink) {
                             "add `permissions: {{{cap}: ...}}` to the step (see plugins/README.md)"
                         ));
                 }
+            }
+        }
+    }
+}
+
+/// RB066: `k8s.scale` takes exactly one of `replicas` and `fromSnapshot` (the schema
+/// subset has no `oneOf`); `latest` needs `sourceCluster`; `sourceCluster` and
+/// `sourceNamespace` only mean something with `fromSnapshot`.
+fn check_scale_source(ctx: &Ctx<'_>, sink: &mut Sink) {
+    const HINT: &str = "give `replicas: N` to set a number, or `fromSnapshot: latest` (with \
+                        `sourceCluster`) or a snapshot id to copy the count from a snapshot";
+    for (_, _, step, path) in ctx.steps().filter(|(_, _, s, _)| s.uses == "k8s.scale") {
+        let with = path.key("with");
+        let from = step.with.get("fromSnapshot");
+        match (step.with.contains_key("replicas"), from.is_some()) {
+            (true, true) => {
+                let msg = "`k8s.scale` takes `replicas` or `fromSnapshot`, not both";
+                sink.error("RB066", msg, &with.key("fromSnapshot"), Target::Key)
+                    .hint(HINT);
+            }
+            (false, false) => {
+                let (at, target) = if step.with.is_empty() {
+                    (path.key("uses"), Target::Value)
+                } else {
+                    (with.clone(), Target::Key)
+                };
+                let msg = "`k8s.scale` needs `replicas` or `fromSnapshot`";
+                sink.error("RB066", msg, &at, target).hint(HINT);
+            }
+            _ => {}
+        }
+        if from.and_then(serde_json::Value::as_str) == Some("latest")
+            && !step.with.contains_key("sourceCluster")
+        {
+            let msg = "`fromSnapshot: latest` needs `sourceCluster` (whose latest snapshot?)";
+            sink.error("RB066", msg, &with.key("fromSnapshot"), Target::Value)
+                .hint("add `sourceCluster: NAME`, the cluster the snapshots were taken of");
+        }
+        if from.is_none() {
+            for key in ["sourceCluster", "sourceNamespace"]
+                .into_iter()
+                .filter(|k| step.with.contains_key(*k))
+            {
+                let msg = format!("`{key}` only applies with `fromSnapshot`");
+                sink.error("RB066", &msg, &with.key(key), Target::Key)
+                    .hint("remove it, or add `fromSnapshot` to copy the count from a snapshot");
             }
         }
     }

@@ -13,6 +13,8 @@ use crate::node::Node;
 pub struct StepEnv {
     /// `http.request` and `notify`.
     pub http: http::HttpSteps,
+    /// Deadline of attempts whose step declares no `timeout`.
+    pub default_step_timeout: Duration,
 }
 
 /// Carry out one attempt. Ok: the step's `result`; Err: why (retried per the runbook).
@@ -30,7 +32,10 @@ pub async fn perform(node: &Arc<Node>, env: &StepEnv, call: &StepCall) -> Result
         "snapshot.restore" => restore(node, call).await,
         "k8s.apply" => kube::apply(&client(node, w).await?, w, call.token).await,
         "k8s.patch" => kube::patch(&client(node, w).await?, w, call.token).await,
-        "k8s.scale" => kube::scale(&client(node, w).await?, w, call.token).await,
+        "k8s.scale" => {
+            let w = &super::scale::scale_from_with(node, w).await?;
+            kube::scale(&client(node, w).await?, w, call.token).await
+        }
         "k8s.delete" => kube::delete(&client(node, w).await?, w, call.token).await,
         "k8s.waitReady" => kube::wait_ready(&client(node, w).await?, w).await,
         "cluster.fence" | "cluster.unfence" => fence(node, call).await,

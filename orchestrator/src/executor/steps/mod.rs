@@ -9,6 +9,7 @@ mod builtin;
 pub mod http;
 pub mod kube;
 pub mod plugin;
+pub mod scale;
 pub use builtin::{StepEnv, perform, str_in};
 
 use serde_json::Value;
@@ -43,6 +44,8 @@ pub struct StepCall {
     pub drill_allowlist: Option<Vec<String>>,
     /// The step's `permissions` block (plugin steps).
     pub permissions: Value,
+    /// The attempt's deadline (journaled start + the step's `timeout`), if it has one.
+    pub deadline_ms: Option<u64>,
     /// When the instance's first attempt started (leader time, ms): `sleep` waits from it.
     pub first_started_at_ms: u64,
     /// Actor name for the writes it makes (`run:<id>`).

@@ -31,6 +31,19 @@ use crate::node::Node;
 /// (the host already caps a step's logs by bytes, this bounds the Raft entries).
 pub const MAX_JOURNAL_LINES: usize = 256;
 
+/// The host's default limits, with the deadline set to what is left of the step's own
+/// `timeout` (journaled start + timeout) when the runbook declares one.
+fn limits_for(
+    mut limits: lifeboat_plugins::Limits,
+    deadline_ms: Option<u64>,
+    now_ms: u64,
+) -> lifeboat_plugins::Limits {
+    if let Some(d) = deadline_ms {
+        limits.deadline = std::time::Duration::from_millis(d.saturating_sub(now_ms).max(1));
+    }
+    limits
+}
+
 /// Run a plugin step: Ok with the plugin's JSON output, Err with the failure's message
 /// and kind (`..., (deadline, retryable)`).
 #[instrument(skip_all, fields(run_id = %call.run_id, step = %call.step_id, attempt = call.attempt))]
@@ -53,7 +66,11 @@ pub async fn run(node: &Arc<Node>, call: &StepCall) -> Result<Value, String> {
             input: call.with.clone(),
         },
         grants,
-        limits: host.config().defaults.clone(),
+        limits: limits_for(
+            host.config().defaults.clone(),
+            call.deadline_ms,
+            crate::node::now_ms(),
+        ),
     };
     let (journal, writer) = RunJournal::start(node.clone(), call);
     let services = HostServices {
@@ -569,6 +586,15 @@ impl KubeAccess for OrchestratorKube {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_step_timeout_becomes_the_plugin_deadline() {
+        let defaults = lifeboat_plugins::Limits::DEFAULTS;
+        let l = super::limits_for(defaults.clone(), Some(125_000), 5_000);
+        assert_eq!(l.deadline, std::time::Duration::from_secs(120));
+        let l = super::limits_for(defaults.clone(), None, 5_000);
+        assert_eq!(l.deadline, defaults.deadline);
+    }
+
     use super::*;
 
     const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
