@@ -18,6 +18,9 @@ pub enum FailureKind {
     Render,
     /// An approver rejected, or an approval timed out with `onTimeout: reject`.
     Rejected,
+    /// The effect reported an error that a retry cannot fix (e.g. a plugin denied a
+    /// capability, or trapped): not retried.
+    Fatal,
 }
 
 /// One journal entry. `item` is the forEach index (`None` for plain steps).

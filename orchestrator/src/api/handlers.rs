@@ -191,7 +191,7 @@ pub async fn kv_list(
     path = "/v1/kv/{key}",
     operation_id = "kv_get",
     tag = "kv",
-    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`")),
+    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`", pattern = "^[A-Za-z0-9._:/-]{1,256}$")),
     responses(
         (status = 200, description = "The value", body = doc::KvValue),
         (status = 400, response = doc::BadRequest),
@@ -230,7 +230,7 @@ pub struct KvPutBody {
     path = "/v1/kv/{key}",
     operation_id = "kv_put",
     tag = "kv",
-    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`")),
+    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`", pattern = "^[A-Za-z0-9._:/-]{1,256}$")),
     request_body = KvPutBody,
     responses(
         (status = 200, description = "Written", body = doc::KvWritten),
@@ -270,7 +270,7 @@ pub async fn kv_put(
     path = "/v1/kv/{key}",
     operation_id = "kv_delete",
     tag = "kv",
-    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`")),
+    params(("key" = String, Path, description = "1-256 characters of `[A-Za-z0-9-_.:/]`", pattern = "^[A-Za-z0-9._:/-]{1,256}$")),
     responses(
         (status = 200, description = "Deleted", body = doc::KvDeleted),
         (status = 400, response = doc::BadRequest),

@@ -2,6 +2,7 @@
 //! `/metrics`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -23,7 +24,8 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when a leader is known and this node has applied everything it knows committed.
+/// Ready when a leader is known and this node has applied everything it knew committed
+/// when asked (waiting up to a second for it).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -39,7 +41,7 @@ pub async fn readyz(State(node): State<Arc<Node>>) -> Response {
     let s = node.raft.status();
     let problem = if s.leader_id.is_none() {
         Some("no leader known (election in progress or cut off from the majority)")
-    } else if s.last_applied_index < s.committed_index {
+    } else if !applied_soon(&node, s.committed_index, s.last_applied_index).await {
         Some("applying committed entries")
     } else {
         None
@@ -51,6 +53,26 @@ pub async fn readyz(State(node): State<Arc<Node>>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
         }
     }
+}
+
+/// How long a node may take to apply what was committed when a readiness probe arrived.
+/// Under a steady write load there is always an entry committed and not yet applied, so
+/// "applied == committed" at one instant would flap; a node that keeps up applies it
+/// within milliseconds, one catching up on a backlog does not.
+const APPLY_GRACE: Duration = Duration::from_secs(1);
+
+/// Has this node applied `committed` (the committed index when the probe arrived), or
+/// does it within [`APPLY_GRACE`]?
+async fn applied_soon(node: &Node, committed: Option<u64>, applied: Option<u64>) -> bool {
+    let Some(target) = committed else {
+        return true;
+    };
+    if applied >= Some(target) {
+        return true;
+    }
+    let mut watch = node.raft.subscribe_applied();
+    let reached = watch.wait_for(|a| *a >= target);
+    matches!(tokio::time::timeout(APPLY_GRACE, reached).await, Ok(Ok(_)))
 }
 
 /// Prometheus text exposition.

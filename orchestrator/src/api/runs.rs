@@ -317,6 +317,7 @@ pub async fn show_drill(
 pub struct ReportQuery {
     /// `json` (default), `md` or `html`.
     #[serde(default)]
+    #[param(value_type = Option<doc::ReportFormat>, inline)]
     pub format: Option<String>,
 }
 

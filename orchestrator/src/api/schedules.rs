@@ -81,7 +81,7 @@ pub struct ScheduleBody {
     path = "/v1/schedules/{id}",
     operation_id = "put_schedule",
     tag = "snapshots",
-    params(("id" = String, Path, description = "Schedule id (a DNS label)")),
+    params(("id" = String, Path, description = "Schedule id (a DNS label)", pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")),
     request_body = ScheduleBody,
     responses(
         (status = 200, description = "Stored", body = doc::ScheduleStored),

@@ -7,7 +7,10 @@
 //! `dev.json` is written (atomically) once the fleet is up and its example runbooks are
 //! loaded, and again when a node is restarted; its `parent` entry names the running
 //! `lifeboat dev` process and its control endpoint.
-//! Re-running with the same `--dir` resumes the same fleet; `--fresh` starts over.
+//! Re-running with the same `--dir` resumes the same fleet (on the `--port-base` it was
+//! created with: the Raft membership holds its addresses); `--fresh` starts over.
+//! `--dir` may also come from `LIFEBOAT_DEV_DIR`, which the welcome's export line sets,
+//! so the chaos commands find the fleet from any directory.
 //!
 //! The `lifeboat dev` process is the only owner of the children. The chaos and stop
 //! commands (`lifeboat dev kill-node|restart-node|stop`, see [`actions`]) are
@@ -102,19 +105,23 @@ pub enum DevAction {
         /// Cluster name.
         name: String,
     },
-    /// SIGKILL orchestrator node ID (a crash: no clean shutdown).
+    /// SIGKILL orchestrator node ID: a crash, no clean shutdown.
     KillNode {
         /// Node id (1-3).
         id: u64,
     },
-    /// Start node ID again with the same config and data (stopping it first if it
-    /// runs); the running `lifeboat dev` owns it, so Ctrl-C there still stops it.
+    /// Start node ID again with the same config and data; wait until it is ready.
+    ///
+    /// A running node is stopped first (SIGTERM). The running `lifeboat dev` starts it
+    /// and owns it, so Ctrl-C there (or `lifeboat dev stop`) still stops it.
     RestartNode {
         /// Node id (1-3).
         id: u64,
     },
-    /// Stop every process of the fleet (as Ctrl-C on `lifeboat dev` does) and wait
-    /// until they are gone. State is kept: `lifeboat dev` with the same `--dir` resumes.
+    /// Stop every process of the fleet, as Ctrl-C does; wait until all are gone.
+    ///
+    /// State is kept: `lifeboat dev` with the same `--dir` resumes the fleet. If the
+    /// `lifeboat dev` process itself was killed, the processes it left are stopped.
     Stop,
 }
 

@@ -435,7 +435,7 @@ struct Row {
 
 fn kind_name(kind: FailureKind) -> &'static str {
     match kind {
-        FailureKind::Error | FailureKind::Render => "failed",
+        FailureKind::Error | FailureKind::Render | FailureKind::Fatal => "failed",
         FailureKind::Timeout => "timed out",
         FailureKind::Cancelled => "cancelled",
         FailureKind::Rejected => "rejected",

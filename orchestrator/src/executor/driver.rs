@@ -72,7 +72,7 @@ struct EffectDone {
     token: FencingToken,
     uses: String,
     took: Duration,
-    result: Result<Value, String>,
+    result: Result<Value, steps::StepError>,
 }
 
 /// Why a driver stops.
@@ -257,10 +257,10 @@ impl Driver {
             };
             let now = now_ms();
             let plan = lifeboat_runbooks::plan(&rb, &ctx, &run.journal, now);
-            if plan.status != RunStatus::Running {
-                let why = format!("{:?}", plan.phase);
-                return self.finish(plan.status, &why).await;
-            }
+            // A terminal plan may still carry actions (the last step's timeout): carry
+            // them out first; finish once a plan has nothing more to record.
+            let done = plan.status != RunStatus::Running;
+            let (status, why) = (plan.status.clone(), format!("{:?}", plan.phase));
             let mut wrote = false;
             let mut wake = Instant::now() + MAX_IDLE;
             for action in plan.actions {
@@ -303,12 +303,13 @@ impl Driver {
                         if let Some(h) = self.running.remove(&key) {
                             h.abort();
                         }
+                        if reason == "timeout" {
+                            // The planner records the timeout itself (a `Record` follows,
+                            // dated at the deadline): only the effect is stopped here.
+                            continue;
+                        }
                         let token = run.open_attempt(&step_id, item).map(|a| a.token);
-                        let kind = if reason == "timeout" {
-                            FailureKind::Timeout
-                        } else {
-                            FailureKind::Cancelled
-                        };
+                        let kind = FailureKind::Cancelled;
                         let event = JournalEvent::StepFailed {
                             step_id,
                             item,
@@ -332,6 +333,9 @@ impl Driver {
             }
             if wrote {
                 continue;
+            }
+            if done {
+                return self.finish(status, &why).await;
             }
             tokio::select! {
                 Some(done) = self.effects.join_next() => {
@@ -447,11 +451,11 @@ impl Driver {
                 Some(limit) => tokio::time::timeout(limit, effect)
                     .await
                     .unwrap_or_else(|_| {
-                        Err(format!(
+                        Err(steps::StepError::from(format!(
                             "no `timeout` on this step and it ran past the node's \
-                         executor.default_step_timeout ({}); set a `timeout` on the step",
+                             executor.default_step_timeout ({}); set a `timeout` on the step",
                             humantime::format_duration(limit)
-                        ))
+                        )))
                     }),
             };
             EffectDone {
@@ -482,13 +486,18 @@ impl Driver {
                 result,
                 at_ms: now_ms(),
             },
-            Err(error) => {
-                info!(run = %self.run_id, step = %d.key, attempt = d.attempt, %error, "step attempt failed");
+            Err(e) => {
+                let error = e.message;
+                info!(run = %self.run_id, step = %d.key, attempt = d.attempt, %error, retryable = e.retryable, "step attempt failed");
                 JournalEvent::StepFailed {
                     step_id: d.step_id,
                     item: d.item,
                     attempt: d.attempt,
-                    kind: FailureKind::Error,
+                    kind: if e.retryable {
+                        FailureKind::Error
+                    } else {
+                        FailureKind::Fatal
+                    },
                     error,
                     at_ms: now_ms(),
                 }

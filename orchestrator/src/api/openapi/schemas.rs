@@ -8,7 +8,7 @@
 //! (`chaos-tests/tests/openapi_fuzz.rs`) checks real answers against them, so a handler
 //! that changes its answer must change its type here too.
 
-#![allow(dead_code)] // Fields exist for their schema only.
+#![allow(dead_code)] // Never built: these types exist for their schemas.
 
 use std::collections::BTreeMap;
 
@@ -1011,6 +1011,20 @@ pub struct CancelAnswer {
     pub state: RunStateName,
     /// A cancel is pending or done.
     pub cancel_requested: bool,
+}
+
+/// The forms of a drill report (`?format=`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// JSON (the default).
+    Json,
+    /// Markdown.
+    Md,
+    /// Markdown (`md`).
+    Markdown,
+    /// HTML.
+    Html,
 }
 
 /// A measured figure against its objective.

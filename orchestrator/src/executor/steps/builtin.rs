@@ -18,7 +18,21 @@ pub struct StepEnv {
 }
 
 /// Carry out one attempt. Ok: the step's `result`; Err: why (retried per the runbook).
-pub async fn perform(node: &Arc<Node>, env: &StepEnv, call: &StepCall) -> Result<Value, String> {
+pub async fn perform(
+    node: &Arc<Node>,
+    env: &StepEnv,
+    call: &StepCall,
+) -> Result<Value, super::StepError> {
+    if call.uses.starts_with("plugin/") {
+        return plugin::run(node, call).await;
+    }
+    builtin(node, env, call)
+        .await
+        .map_err(super::StepError::from)
+}
+
+/// A built-in step's effect.
+async fn builtin(node: &Arc<Node>, env: &StepEnv, call: &StepCall) -> Result<Value, String> {
     let w = &call.with;
     match call.uses.as_str() {
         "snapshot.take" => {
@@ -75,7 +89,6 @@ pub async fn perform(node: &Arc<Node>, env: &StepEnv, call: &StepCall) -> Result
             Ok(json!({}))
         }
         "approval" => Err("an approval step has no effect: it waits for a decision".into()),
-        uses if uses.starts_with("plugin/") => plugin::run(node, call).await,
         other => Err(format!(
             "unknown step `{other}` (not a built-in, not `plugin/NAME@sha256:...`)"
         )),

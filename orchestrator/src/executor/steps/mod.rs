@@ -16,6 +16,36 @@ use serde_json::Value;
 
 use crate::catalog::FencingToken;
 
+/// Why an attempt failed, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    /// What went wrong (what, where, how to fix).
+    pub message: String,
+    /// Retried per the step's `retry` when true; journaled as `fatal` (not retried) when
+    /// false.
+    pub retryable: bool,
+}
+
+impl StepError {
+    /// A failure a retry cannot fix.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        StepError {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+impl From<String> for StepError {
+    /// Most failures (an unreachable cluster, a 5xx) may pass: retryable.
+    fn from(message: String) -> Self {
+        StepError {
+            message,
+            retryable: true,
+        }
+    }
+}
+
 /// The annotation that carries a step's fencing token on the objects it writes.
 pub const FENCING_ANNOTATION: &str = "lifeboat.dev/fencing-token";
 

@@ -31,6 +31,9 @@ use crate::node::Node;
 /// (the host already caps a step's logs by bytes, this bounds the Raft entries).
 pub const MAX_JOURNAL_LINES: usize = 256;
 
+/// How much earlier than the step's deadline a plugin is stopped.
+const PLUGIN_DEADLINE_MARGIN_MS: u64 = 250;
+
 /// The host's default limits, with the deadline set to what is left of the step's own
 /// `timeout` (journaled start + timeout) when the runbook declares one.
 fn limits_for(
@@ -38,16 +41,21 @@ fn limits_for(
     deadline_ms: Option<u64>,
     now_ms: u64,
 ) -> lifeboat_plugins::Limits {
+    // A little before the step's own deadline, so the plugin's typed failure ("exceeded
+    // its deadline") is what the journal shows, with the executor's timeout as backstop.
     if let Some(d) = deadline_ms {
-        limits.deadline = std::time::Duration::from_millis(d.saturating_sub(now_ms).max(1));
+        let left = d.saturating_sub(now_ms);
+        let margin = (left / 10).min(PLUGIN_DEADLINE_MARGIN_MS);
+        limits.deadline = std::time::Duration::from_millis(left.saturating_sub(margin).max(1));
     }
     limits
 }
 
 /// Run a plugin step: Ok with the plugin's JSON output, Err with the failure's message
-/// and kind (`..., (deadline, retryable)`).
+/// and kind (`..., (deadline, retryable)`); failures the host calls not retryable (denied
+/// capability, trap, out of memory...) are not retried.
 #[instrument(skip_all, fields(run_id = %call.run_id, step = %call.step_id, attempt = call.attempt))]
-pub async fn run(node: &Arc<Node>, call: &StepCall) -> Result<Value, String> {
+pub async fn run(node: &Arc<Node>, call: &StepCall) -> Result<Value, super::StepError> {
     let (name, digest) = parse_uses(&call.uses)?;
     let record = node
         .raft
@@ -88,7 +96,10 @@ pub async fn run(node: &Arc<Node>, call: &StepCall) -> Result<Value, String> {
     }
     match result {
         Ok(out) => Ok(out.output),
-        Err(f) => Err(failure_message(&f)),
+        Err(f) => Err(super::StepError {
+            message: failure_message(&f),
+            retryable: f.retryable(),
+        }),
     }
 }
 
@@ -590,7 +601,7 @@ mod tests {
     fn the_step_timeout_becomes_the_plugin_deadline() {
         let defaults = lifeboat_plugins::Limits::DEFAULTS;
         let l = super::limits_for(defaults.clone(), Some(125_000), 5_000);
-        assert_eq!(l.deadline, std::time::Duration::from_secs(120));
+        assert_eq!(l.deadline, std::time::Duration::from_millis(120_000 - 250));
         let l = super::limits_for(defaults.clone(), None, 5_000);
         assert_eq!(l.deadline, defaults.deadline);
     }
