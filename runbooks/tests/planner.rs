@@ -246,6 +246,38 @@ fn retry_with_backoff_times() {
 }
 
 #[test]
+fn a_fatal_failure_is_not_retried() {
+    let rb = runbook(
+        "  steps:\n    - {id: a, uses: log, with: {message: a}, retry: {maxAttempts: 3}}\n",
+    );
+    // An ordinary error is retried...
+    let p = plan(
+        &rb,
+        &ctx(),
+        &journal(vec![started("a", None, 1, 0), failed("a", 1, 5)]),
+        10,
+    );
+    assert_eq!(starts(&p), vec![("a".to_string(), None, 2)]);
+    // ...a fatal one (a retry cannot help) fails the step at once.
+    let fatal = JournalEvent::StepFailed {
+        step_id: "a".into(),
+        item: None,
+        attempt: 1,
+        kind: FailureKind::Fatal,
+        error: "denied http".into(),
+        at_ms: 5,
+    };
+    let p = plan(
+        &rb,
+        &ctx(),
+        &journal(vec![started("a", None, 1, 0), fatal]),
+        10,
+    );
+    assert!(starts(&p).is_empty(), "{p:?}");
+    assert!(matches!(p.status, RunStatus::Failed { ref reason } if reason.contains("denied http")));
+}
+
+#[test]
 fn timeout_fails_the_step() {
     let rb = runbook(
         "  steps:\n    - {id: a, uses: log, with: {message: a}, timeout: 10s}\n    - {id: b, uses: log, with: {message: b}}\n",
