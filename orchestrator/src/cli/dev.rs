@@ -230,6 +230,13 @@ async fn start_fleet(
     std::fs::create_dir_all(&store)?;
     let clusters = start_clusters(args.clusters, base, dir, exe, children).await?;
     let sink = serve_sink(dir, base + 99).await?;
+    let plugins = stage_dev_plugins(dir, exe);
+    if !plugins {
+        eprintln!(
+            "note: example plugins are not built, so none is registered; build them with \
+             `bash plugins/examples/build.sh` (needs clang-14, see scripts/deps/)"
+        );
+    }
     // The example failover's `dnsToken` param references `secret:dns-api/token`.
     let secrets = dir.join("secrets");
     std::fs::create_dir_all(secrets.join("dns-api"))?;
@@ -258,7 +265,7 @@ async fn start_fleet(
                 .iter()
                 .map(|c| (c.name.clone(), c.kubeconfig.clone()))
                 .collect(),
-            extra_yaml: dev_snapshot_schedules(&clusters, &sink),
+            extra_yaml: dev_extra_config(&clusters, &sink, plugins),
         };
         let config = dir.join(format!("node-{i}.yaml"));
         std::fs::write(&config, render_node_config(&spec))?;
@@ -419,15 +426,46 @@ fn build_kubesim_under_cargo() {
     }
 }
 
-/// Every simulated cluster is captured every minute; the newest 10 are kept.
-/// Per-node config for the executor (dev sink allowlisted, secrets, a log channel) and
-/// the snapshot schedules.
-fn dev_snapshot_schedules(clusters: &[SimCluster], sink: &str) -> String {
+/// The example plugins a dev fleet registers, when they have been built
+/// (`bash plugins/examples/build.sh`, which the test script runs).
+const DEV_PLUGINS: [&str; 4] = ["dns-switch", "slo-check", "kube-scale", "kube-mark"];
+
+/// Copy the built example plugins into `DIR/plugins` (the nodes' `plugins.dir`); false
+/// when none is built yet.
+fn stage_dev_plugins(dir: &Path, exe: &Path) -> bool {
+    let Some(built) = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|t| t.join("lifeboat-plugin-examples"))
+    else {
+        return false;
+    };
+    let target = dir.join("plugins");
+    let mut any = false;
+    for name in DEV_PLUGINS {
+        let from = built.join(format!("{name}.wasm"));
+        if from.exists()
+            && std::fs::create_dir_all(&target).is_ok()
+            && std::fs::copy(&from, target.join(format!("{name}.wasm"))).is_ok()
+        {
+            any = true;
+        }
+    }
+    any
+}
+
+/// Per-node config: the executor (dev sink allowlisted, secrets, a log channel), the
+/// example plugins if built, and the snapshot schedules (every simulated cluster is
+/// captured every minute; the newest 10 are kept).
+fn dev_extra_config(clusters: &[SimCluster], sink: &str, plugins: bool) -> String {
     // The executor may call the dev sink; `notify` to `sre-oncall` goes to the node log.
     let mut y = format!(
         "executor:\n  http_allowlist: [\"{sink}/\"]\n  secrets_dir: secrets\n  notify:\n    \
          channels:\n      sre-oncall: {{log: {{}}}}\n"
     );
+    if plugins {
+        y.push_str("plugins:\n  dir: plugins\n");
+    }
     if clusters.is_empty() {
         return y;
     }
