@@ -91,6 +91,8 @@ struct Driver {
     actor: String,
     effects: JoinSet<EffectDone>,
     running: HashMap<String, AbortHandle>,
+    /// This driver started a step already (the `Lost` -> first step metric is once).
+    first_step_seen: bool,
 }
 
 impl Driver {
@@ -103,6 +105,7 @@ impl Driver {
             run_id,
             effects: JoinSet::new(),
             running: HashMap::new(),
+            first_step_seen: false,
         }
     }
 
@@ -372,7 +375,9 @@ impl Driver {
             term: self.term,
             index,
         };
+        // `run` may predate starts made earlier in this same plan: count the first once.
         if run.first_step_at_ms.is_none()
+            && !std::mem::replace(&mut self.first_step_seen, true)
             && let RunTrigger::ClusterLost { lost_at_ms, .. } = run.trigger
         {
             let ms = now_ms().saturating_sub(lost_at_ms);
