@@ -394,6 +394,8 @@ pub enum OnTimeout {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DrillSpec {
     /// Appended to restored namespaces; `run.namespaceSuffix` in templates (default `-drill`).
+    // Read through `Runbook::namespace_suffix` (not a doc comment: `runbook.schema.json`
+    // takes its descriptions from these).
     #[serde(default = "default_suffix")]
     pub namespace_suffix: String,
     /// Step ids not run in a drill (recorded as skipped).
@@ -410,8 +412,11 @@ pub struct DrillSpec {
     pub cleanup: Vec<Step>,
 }
 
+/// The namespace suffix of a drill when the runbook does not set `drill.namespaceSuffix`.
+pub const DEFAULT_DRILL_SUFFIX: &str = "-drill";
+
 fn default_suffix() -> String {
-    "-drill".to_string()
+    DEFAULT_DRILL_SUFFIX.to_string()
 }
 
 /// Which list a step belongs to.
@@ -472,6 +477,18 @@ impl Runbook {
     pub fn drillable(&self) -> bool {
         self.spec.drill.is_some() || self.spec.triggers.contains(&Trigger::Drill)
     }
+
+    /// `run.namespaceSuffix` of a run of this runbook: in a drill, `drill.namespaceSuffix`
+    /// when the runbook has a `drill` section, else [`DEFAULT_DRILL_SUFFIX`]; empty in a
+    /// real run (it restores into the production namespaces).
+    #[must_use]
+    pub fn namespace_suffix(&self, drill: bool) -> String {
+        match (&self.spec.drill, drill) {
+            (_, false) => String::new(),
+            (Some(d), true) => d.namespace_suffix.clone(),
+            (None, true) => DEFAULT_DRILL_SUFFIX.to_string(),
+        }
+    }
 }
 
 /// The JSON Schema of the runbook format, pretty-printed (the content of `runbook.schema.json`).
@@ -481,4 +498,37 @@ pub fn json_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{DEFAULT_DRILL_SUFFIX, Runbook};
+
+    fn runbook(drill: Option<serde_json::Value>) -> Runbook {
+        let mut spec = json!({"steps": []});
+        if let Some(d) = drill {
+            spec["drill"] = d;
+        }
+        let doc = json!({
+            "apiVersion": super::API_VERSION, "kind": super::KIND,
+            "metadata": {"name": "rb"}, "spec": spec,
+        });
+        serde_json::from_value(doc).expect("a valid runbook")
+    }
+
+    #[test]
+    fn namespace_suffix_is_empty_in_a_real_run_and_set_in_a_drill() {
+        let custom = runbook(Some(json!({"namespaceSuffix": "-dr"})));
+        assert_eq!(custom.namespace_suffix(true), "-dr");
+        assert_eq!(custom.namespace_suffix(false), "");
+        // A `drill` section without a suffix, and no `drill` section: the default.
+        let section = runbook(Some(json!({})));
+        assert_eq!(section.namespace_suffix(true), DEFAULT_DRILL_SUFFIX);
+        assert_eq!(section.namespace_suffix(false), "");
+        let none = runbook(None);
+        assert_eq!(none.namespace_suffix(true), "-drill");
+        assert_eq!(none.namespace_suffix(false), "");
+    }
 }

@@ -359,11 +359,7 @@ pub fn concurrency_of(
     };
     let resolved = lifeboat_runbooks::planner::resolve_params(rb, params)
         .map_err(|errors| errors.join("; "))?;
-    let suffix = match (&rb.spec.drill, drill) {
-        (Some(d), true) => d.namespace_suffix.clone(),
-        (None, true) => "-drill".to_string(),
-        _ => String::new(),
-    };
+    let suffix = rb.namespace_suffix(drill);
     let ctx = serde_json::json!({
         "params": resolved,
         "run": {"id": run_id, "runbook": rb.metadata.name, "drill": drill, "namespaceSuffix": suffix},

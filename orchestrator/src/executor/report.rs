@@ -263,10 +263,12 @@ pub fn build(c: &Catalog, run: &RunRecord) -> DrillReport {
         RunState::Held { reason } | RunState::Failed { reason } => Some(reason.clone()),
         _ => None,
     };
+    // A drill whose runbook version is unreadable reports the default suffix.
     let namespace_suffix = run.drill.then(|| {
-        rb.as_ref()
-            .and_then(|r| r.spec.drill.as_ref())
-            .map_or_else(|| "-drill".to_string(), |d| d.namespace_suffix.clone())
+        rb.as_ref().map_or_else(
+            || lifeboat_runbooks::schema::DEFAULT_DRILL_SUFFIX.to_string(),
+            |r| r.namespace_suffix(true),
+        )
     });
     DrillReport {
         format: REPORT_FORMAT,
@@ -577,11 +579,7 @@ fn rpo(insts: &[Inst], objective: Option<u64>) -> Measure {
 fn base_context(run: &RunRecord, rb: Option<&Runbook>) -> Value {
     let Some(rb) = rb else { return Value::Null };
     let params = lifeboat_runbooks::planner::resolve_params(rb, &run.params).unwrap_or_default();
-    let suffix = match (&rb.spec.drill, run.drill) {
-        (Some(d), true) => d.namespace_suffix.clone(),
-        (None, true) => "-drill".to_string(),
-        _ => String::new(),
-    };
+    let suffix = rb.namespace_suffix(run.drill);
     json!({
         "params": params,
         "run": {"id": run.id, "runbook": rb.metadata.name, "drill": run.drill,

@@ -54,11 +54,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(rb: &Runbook, run: &super::RunContext, params: Map<String, Value>) -> Self {
-        let suffix = match (&rb.spec.drill, run.drill) {
-            (Some(d), true) => d.namespace_suffix.clone(),
-            (None, true) => "-drill".to_string(),
-            _ => String::new(),
-        };
+        let suffix = rb.namespace_suffix(run.drill);
         let mut base = Map::new();
         base.insert("params".into(), Value::Object(params));
         base.insert(
