@@ -18,6 +18,7 @@ pub use service::{RestoreRequest, SnapshotService, api_schedule_spec, schedule_s
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lifeboat_snapshot::capture::CaptureOptions;
 use tracing::{info, warn};
@@ -32,15 +33,20 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", hex::encode(bytes))
 }
 
-/// A kube client for a cluster of this node's config.
-pub async fn client(node: &Node, cluster: &str) -> Result<kube::Client, String> {
+/// A kube client for a cluster of this node's config; `timeout` bounds each connect,
+/// read and write (`None`: kube's defaults).
+pub async fn client(
+    node: &Node,
+    cluster: &str,
+    timeout: Option<Duration>,
+) -> Result<kube::Client, String> {
     let c = node
         .cfg
         .clusters
         .iter()
         .find(|c| c.name.value == cluster)
         .ok_or_else(|| format!("cluster `{cluster}` is not in this node's config"))?;
-    crate::kubeclient::client_for(&c.kubeconfig.value, c.context.as_deref(), None).await
+    crate::kubeclient::client_for(&c.kubeconfig.value, c.context.as_deref(), timeout).await
 }
 
 /// A scheduled firing: (schedule id, firing key, nominal time ms).
@@ -107,7 +113,7 @@ async fn capture_task(
     let task = tokio::spawn(async move {
         let actor = format!("node-{}", node.cfg.node_id);
         let started = std::time::Instant::now();
-        let result = match client(&node, &cluster).await {
+        let result = match client(&node, &cluster, None).await {
             Ok(c) => {
                 let opts = CaptureOptions {
                     compression_level: node.snapshots.compression_level,
@@ -232,7 +238,7 @@ async fn restore_task(
     let (node, rid) = (node.clone(), id.clone());
     let task = tokio::spawn(async move {
         let actor = format!("node-{}", node.cfg.node_id);
-        let result = match client(&node, &req.target_cluster).await {
+        let result = match client(&node, &req.target_cluster, None).await {
             Ok(c) => run_restore(node.clone(), req.snapshot.clone(), c, opts, progress).await,
             Err(e) => Err(e),
         };

@@ -103,7 +103,7 @@ pub fn str_in<'a>(with: &'a Value, key: &str) -> Result<&'a str, String> {
 }
 
 async fn client(node: &Node, with: &Value) -> Result<::kube::Client, String> {
-    crate::snapshots::client(node, str_in(with, "cluster")?).await
+    crate::snapshots::client(node, str_in(with, "cluster")?, None).await
 }
 
 /// `snapshot.restore`: resolve `latest`, map namespaces (map, then suffix), restore with
@@ -234,18 +234,7 @@ async fn fence(node: &Arc<Node>, call: &StepCall) -> Result<Value, String> {
         Err(e) => return Err(format!("{}: {e}", call.uses)),
     }
     let workloads = async {
-        let cfg = node
-            .cfg
-            .clusters
-            .iter()
-            .find(|c| c.name.value == cluster)
-            .ok_or_else(|| format!("cluster `{cluster}` is not in this node's config"))?;
-        let client = crate::kubeclient::client_for(
-            &cfg.kubeconfig.value,
-            cfg.context.as_deref(),
-            Some(Duration::from_secs(3)),
-        )
-        .await?;
+        let client = crate::snapshots::client(node, &cluster, Some(Duration::from_secs(3))).await?;
         if fencing {
             kube::scale_all_to_zero(&client, call.token).await
         } else {

@@ -394,7 +394,7 @@ impl OrchestratorKube {
         if let Some(c) = self.clients.lock().expect("clients lock").get(cluster) {
             return Ok(c.clone());
         }
-        let c = crate::snapshots::client(&self.node, cluster)
+        let c = crate::snapshots::client(&self.node, cluster, None)
             .await
             .map_err(|e| unavailable(&format!("cluster `{cluster}`"), e))?;
         self.clients
