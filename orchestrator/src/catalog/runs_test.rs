@@ -396,3 +396,28 @@ fn a_blast_radius_hold_makes_the_failovers_wait_for_approval() {
         RunState::Failed { .. }
     ));
 }
+
+#[test]
+fn a_run_reads_the_runbook_version_it_is_pinned_to() {
+    let mut t = T::new();
+    let id = created(t.create());
+    // A newer version of the runbook does not change what the run runs.
+    t.op(Op::PutRunbook {
+        name: "gated".into(),
+        yaml: GATED.replace("id: gate", "id: newGate"),
+    });
+    let mut run = t.c.runs.runs[&id].clone();
+    let rb = t.c.runbook_of(&run).expect("the pinned version parses");
+    assert_eq!(rb.metadata.name, "gated");
+    assert_eq!(rb.spec.steps[0].id, "gate");
+
+    run.digest = "sha256:nothing".into();
+    let err = t.c.runbook_of(&run).expect_err("no such version");
+    assert_eq!(err, "runbook version sha256:nothing is not stored");
+
+    t.c.runbook_versions
+        .insert("sha256:broken".into(), "spec: [".into());
+    run.digest = "sha256:broken".into();
+    let err = t.c.runbook_of(&run).expect_err("does not parse");
+    assert_eq!(err, "runbook `gated` no longer parses");
+}

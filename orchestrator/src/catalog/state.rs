@@ -2,11 +2,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use lifeboat_runbooks::Runbook;
 use serde::{Deserialize, Serialize};
 
 use super::command::{COMMAND_VERSION, Command, Op, Response};
 use super::health::{Failover, HealthState, Verdict, VerdictEvent};
-use super::runs::{Applied, RunOp, RunState, RunTrigger, RunsState};
+use super::runs::{Applied, RunOp, RunRecord, RunState, RunTrigger, RunsState};
 use super::snapshots::{JobState, SnapshotState};
 
 /// Format version of the serialised catalog (Raft snapshots).
@@ -580,8 +581,7 @@ impl Catalog {
             .runbooks
             .values()
             .filter_map(|r| {
-                let yaml = self.runbook_versions.get(&r.digest)?;
-                let rb = super::runs::parse_runbook(&r.name, yaml).ok()?;
+                let rb = self.runbook_at(&r.name, &r.digest).ok()?;
                 rb.spec.triggers.iter().find_map(|t| match t {
                     lifeboat_runbooks::schema::Trigger::ClusterLost(t)
                         if t.cluster.as_deref() == Some(e.cluster.as_str()) =>
@@ -631,24 +631,19 @@ impl Catalog {
         hold: Option<String>,
     ) -> Response {
         let now = self.clock_ms;
-        let created = self
-            .runbook_versions
-            .get(digest)
-            .ok_or_else(|| format!("runbook version {digest} is not stored"))
-            .and_then(|yaml| super::runs::parse_runbook(name, yaml))
-            .and_then(|rb| {
-                self.runs.create(
-                    index,
-                    now,
-                    actor,
-                    &rb,
-                    digest,
-                    params,
-                    drill,
-                    trigger.clone(),
-                    hold,
-                )
-            });
+        let created = self.runbook_at(name, digest).and_then(|rb| {
+            self.runs.create(
+                index,
+                now,
+                actor,
+                &rb,
+                digest,
+                params,
+                drill,
+                trigger.clone(),
+                hold,
+            )
+        });
         match created {
             Ok(id) => {
                 let run = &self.runs.runs[&id];
@@ -724,6 +719,26 @@ impl Catalog {
         while self.audit.len() > AUDIT_CAPACITY {
             self.audit.pop_front();
         }
+    }
+
+    /// The stored runbook version `digest` of runbook `name`, parsed.
+    ///
+    /// # Errors
+    /// `runbook version DIGEST is not stored`, or `runbook `NAME` no longer parses`.
+    pub fn runbook_at(&self, name: &str, digest: &str) -> Result<Runbook, String> {
+        let yaml = self
+            .runbook_versions
+            .get(digest)
+            .ok_or_else(|| format!("runbook version {digest} is not stored"))?;
+        super::runs::parse_runbook(name, yaml)
+    }
+
+    /// The runbook version `run` is pinned to, parsed (errors as [`Self::runbook_at`]).
+    ///
+    /// # Errors
+    /// The version is not stored, or no longer parses.
+    pub fn runbook_of(&self, run: &RunRecord) -> Result<Runbook, String> {
+        self.runbook_at(&run.runbook, &run.digest)
     }
 
     /// Audit entries with `seq > after`, oldest first, at most `limit`.

@@ -232,14 +232,7 @@ impl Driver {
                 info!(run = %self.run_id, term = self.term, "run resumed after a leader change");
             }
         }
-        let yaml = self
-            .node
-            .raft
-            .read_local(|c| c.runbook_versions.get(&run.digest).cloned());
-        let parsed = yaml
-            .ok_or_else(|| format!("runbook version {} is not stored", run.digest))
-            .and_then(|y| crate::catalog::runs::parse_runbook(&run.runbook, &y));
-        let rb = match parsed {
+        let rb = match self.node.raft.read_local(|c| c.runbook_of(&run)) {
             Ok(rb) => rb,
             Err(reason) => return self.finish(RunStatus::Failed { reason }, "").await,
         };

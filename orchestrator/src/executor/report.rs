@@ -227,10 +227,7 @@ struct Inst {
 /// Build the report of `run` from the catalog.
 pub fn build(c: &Catalog, run: &RunRecord) -> DrillReport {
     let mut notes = Vec::new();
-    let rb = c
-        .runbook_versions
-        .get(&run.digest)
-        .and_then(|y| crate::catalog::runs::parse_runbook(&run.runbook, y).ok());
+    let rb = c.runbook_of(run).ok();
     if rb.is_none() {
         notes.push(format!(
             "runbook version {} is no longer readable: step `uses` and objectives are unknown",
