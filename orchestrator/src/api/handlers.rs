@@ -75,10 +75,10 @@ pub async fn status(State(node): State<Arc<Node>>, _who: Viewer) -> Json<Value> 
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries with a sequence number above this.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::text")]
     pub after: u64,
     /// At most this many (default 100, max 1000).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::opt_text")]
     pub limit: Option<usize>,
 }
 
@@ -220,7 +220,7 @@ pub struct KvPutBody {
     /// The value.
     pub value: Value,
     /// Compare-and-set: the version the key must be at (0 = absent).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::opt_number")]
     pub expected_version: Option<u64>,
 }
 

@@ -34,6 +34,7 @@ mod error;
 mod extract;
 mod forward;
 mod handlers;
+mod integer;
 mod internal;
 mod openapi;
 mod plugins;

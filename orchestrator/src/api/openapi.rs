@@ -2,11 +2,12 @@
 //!
 //! Each handler carries a `#[utoipa::path]` attribute (method, path, parameters, body,
 //! every status it can answer); [`ApiDoc`] collects them with the body types of
-//! [`schemas`]. The document is served at `GET /v1/openapi.json` (no token needed),
+//! [`schemas`], and [`unsigned`] documents unsigned integers as such. The document is served at `GET /v1/openapi.json` (no token needed),
 //! printed by `lifeboat openapi`, and checked in as `docs/openapi.json`; the tests
 //! below fail when the checked-in file or the router drift from it.
 
 pub mod schemas;
+mod unsigned;
 
 use std::sync::OnceLock;
 
@@ -16,6 +17,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{clusters, handlers, plugins, probes, runbooks, runs, schedules, snapshots};
+use unsigned::UnsignedIntegers;
 
 /// The route serving the document.
 pub const PATH: &str = "/v1/openapi.json";
@@ -29,7 +31,8 @@ pub const PATH: &str = "/v1/openapi.json";
             JSON under `/v1` with a bearer token (roles viewer < operator < admin); every \
             error is `{\"error\": {\"code\", \"message\", \"details\"}}`. Writes sent to a \
             follower are forwarded to the leader (`x-lifeboat-served-by` names the node that \
-            answered).",
+            answered). Request bodies are JSON objects. Integers are unsigned 64-bit; an \
+            integer input may be written with a zero fraction (`5.0`) up to 2^32 - 1.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -85,7 +88,7 @@ pub const PATH: &str = "/v1/openapi.json";
         schemas::Unprocessable,
         schemas::Unavailable,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &UnsignedIntegers),
     security(("bearer" = [])),
     tags(
         (name = "probes", description = "Health, readiness, metrics and this document; no token."),

@@ -240,3 +240,49 @@ fn error_body_schema_matches_what_the_api_sends() {
         assert!(codes.contains(code), "code {code} missing from ErrorCode");
     }
 }
+
+#[test]
+fn integers_are_documented_as_the_unsigned_64_bit_values_the_server_reads() {
+    /// Every integer schema (by JSON pointer) with its format, minimum and maximum.
+    fn walk(v: &Value, at: &str, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(map) => {
+                let integer = match map.get("type") {
+                    Some(Value::String(t)) => t == "integer",
+                    Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+                    _ => false,
+                };
+                if integer {
+                    out.push((at.to_string(), v.clone()));
+                }
+                for (k, x) in map {
+                    walk(x, &format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    walk(x, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = doc();
+    let mut integers = Vec::new();
+    walk(&doc, "", &mut integers);
+    assert!(integers.len() > 50, "found too few integers: {integers:?}");
+    // The API has no signed integers: a new one would need its own format here.
+    for (at, s) in &integers {
+        assert_eq!(s["format"], super::unsigned::UINT64, "{at}: {s}");
+        assert_eq!(s["minimum"], 0, "{at}: {s}");
+        assert_eq!(s["maximum"], u64::MAX, "{at}: {s}");
+    }
+    // Inputs too: a body field (`u64`), a query parameter (`usize`).
+    let cas = &doc["components"]["schemas"]["KvPutBody"]["properties"]["expected_version"];
+    assert_eq!(cas["format"], "uint64", "{cas}");
+    let limit = doc["paths"]["/v1/runs"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "limit"))
+        .expect("GET /v1/runs?limit");
+    assert_eq!(limit["schema"]["format"], "uint64", "{limit}");
+}

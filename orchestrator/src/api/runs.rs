@@ -143,7 +143,7 @@ pub struct ListQuery {
     #[serde(default)]
     pub runbook: Option<String>,
     /// At most this many (newest first; default 100).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::opt_text")]
     pub limit: Option<usize>,
 }
 
@@ -379,7 +379,7 @@ pub struct DecideBody {
     #[serde(default)]
     pub step: Option<String>,
     /// forEach index.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::opt_number")]
     pub item: Option<usize>,
 }
 
@@ -444,7 +444,7 @@ fn decide_body(body: &[u8]) -> Result<DecideBody, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         return Ok(DecideBody::default());
     }
-    serde_json::from_slice(body).map_err(|e| {
+    super::extract::object_from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "body: {e} (expected {{\"step\": ID, \"item\": N}} or nothing)"
         ))
@@ -671,4 +671,31 @@ pub async fn events(
     );
     use futures::StreamExt;
     Ok(Sse::new(stream.flatten()).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decide_body;
+
+    #[test]
+    fn a_decide_body_is_empty_null_or_an_object() {
+        for empty in ["", "  \n", "null"] {
+            let b = decide_body(empty.as_bytes()).expect(empty);
+            assert_eq!((b.step, b.item), (None, None), "{empty:?}");
+        }
+        let b = decide_body(br#"{"step": "gate", "item": 2.0}"#).expect("object");
+        assert_eq!((b.step.as_deref(), b.item), (Some("gate"), Some(2)));
+        for bad in [
+            r#"["gate", 2]"#,
+            r#""gate""#,
+            r#"{"item": 2.5}"#,
+            r#"{"other": 1}"#,
+        ] {
+            let err = decide_body(bad.as_bytes()).expect_err(bad);
+            assert!(
+                err.to_string().contains("expected {\"step\""),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

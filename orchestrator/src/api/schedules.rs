@@ -71,7 +71,7 @@ pub struct ScheduleBody {
     #[serde(default)]
     pub missed: Option<String>,
     /// Maximum jitter in seconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::integer::number")]
     pub jitter_secs: u64,
 }
 
