@@ -193,7 +193,7 @@ pub async fn unfence(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Only events with a sequence number above this.
-    #[serde(default, deserialize_with = "super::integer::text")]
+    #[serde(default)]
     pub after: u64,
 }
 

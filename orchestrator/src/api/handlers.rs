@@ -75,10 +75,10 @@ pub async fn status(State(node): State<Arc<Node>>, _who: Viewer) -> Json<Value> 
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries with a sequence number above this.
-    #[serde(default, deserialize_with = "super::integer::text")]
+    #[serde(default)]
     pub after: u64,
     /// At most this many (default 100, max 1000).
-    #[serde(default, deserialize_with = "super::integer::opt_text")]
+    #[serde(default)]
     pub limit: Option<usize>,
 }
 

@@ -31,8 +31,8 @@ pub const PATH: &str = "/v1/openapi.json";
             JSON under `/v1` with a bearer token (roles viewer < operator < admin); every \
             error is `{\"error\": {\"code\", \"message\", \"details\"}}`. Writes sent to a \
             follower are forwarded to the leader (`x-lifeboat-served-by` names the node that \
-            answered). Request bodies are JSON objects. Integers are unsigned 64-bit; an \
-            integer input may be written with a zero fraction (`5.0`) up to 2^32 - 1.",
+            answered). Request bodies are JSON objects. Integers are unsigned 64-bit; in a \
+            JSON body one may be written with a zero fraction (`5.0`) up to 2^53.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(

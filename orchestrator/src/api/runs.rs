@@ -143,7 +143,7 @@ pub struct ListQuery {
     #[serde(default)]
     pub runbook: Option<String>,
     /// At most this many (newest first; default 100).
-    #[serde(default, deserialize_with = "super::integer::opt_text")]
+    #[serde(default)]
     pub limit: Option<usize>,
 }
 
