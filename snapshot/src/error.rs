@@ -40,7 +40,7 @@ pub enum StoreError {
     },
     /// The stored data uses a format version this build cannot read.
     #[error(
-        "{key}: format version {found} is not supported (this build reads version {supported}); upgrade lifeboat"
+        "{key}: format version {found} is not supported (this build reads up to version {supported}); upgrade lifeboat"
     )]
     UnsupportedVersion {
         /// The key of the manifest or pack.

@@ -12,6 +12,7 @@
 //! ([`install_crypto_provider`] does exactly that).
 
 pub mod capture;
+pub mod chunk;
 pub mod crypto;
 pub mod discover;
 pub mod error;
@@ -28,7 +29,7 @@ pub mod retention;
 pub mod schedule;
 pub mod store;
 
-pub use capture::{CaptureOptions, CaptureSummary, capture};
+pub use capture::{CaptureOptions, CaptureSummary, DEFAULT_COMPRESSION_LEVEL, capture};
 pub use crypto::EncryptionKey;
 pub use error::{CaptureError, RestoreError, ScheduleError, StoreError};
 pub use filter::Filters;

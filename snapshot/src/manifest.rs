@@ -1,12 +1,13 @@
 //! Manifests: one per snapshot, written last. A snapshot exists iff its manifest exists.
 //!
-//! Layout (version 1): `"LBMF"`, `u32` LE format version, `u32` LE header length, the
+//! Layout (versions 1 and 2): `"LBMF"`, `u32` LE format version, `u32` LE header length, the
 //! header (JSON, [`ManifestHeader`], always plaintext so listing and retention need no
 //! key), then the body: a zstd frame of JSON lines, one [`ChunkRef`] per *entry chunk*,
 //! sealed with the data key when encryption is on. `body_sha256` covers the stored body.
 //!
 //! Entry chunks are content-addressed objects stored in packs like captured objects:
-//! JSON lines of [`ChunkLine`] (entry + pack location). Chunk boundaries depend only on
+//! the entries with their pack locations ([`ChunkLine`]), encoded by [`crate::chunk`]
+//! (version 2 manifests write the compact columnar encoding; version 1 wrote JSON lines). Chunk boundaries depend only on
 //! the resource type and the object names ([`is_boundary`]), so an unchanged cluster
 //! yields identical chunks that are not uploaded again: a second snapshot of an unchanged
 //! cluster costs one small manifest.
@@ -20,8 +21,11 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-/// Manifest format version written and read by this build.
-pub const MANIFEST_VERSION: u32 = 1;
+/// Manifest format version written by this build: 2 (entry chunks in the compact v2
+/// encoding of [`crate::chunk`]). Version 1 (JSON-lines chunks) is still read.
+pub const MANIFEST_VERSION: u32 = 2;
+/// Oldest manifest format version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 const MAGIC: &[u8; 4] = b"LBMF";
 /// Bytes before the header JSON.
 pub const PREFIX_LEN: usize = 12;
@@ -159,24 +163,14 @@ pub fn is_boundary(namespace: Option<&str>, name: &str, len: usize) -> bool {
     h.is_multiple_of(128)
 }
 
-/// Serialise an entry chunk.
+/// Serialise an entry chunk (the newest chunk encoding, see [`crate::chunk`]).
 pub fn encode_chunk(lines: &[ChunkLine]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(lines.len() * 200);
-    for l in lines {
-        serde_json::to_writer(&mut out, l).expect("chunk lines serialise");
-        out.push(b'\n');
-    }
-    out
+    crate::chunk::encode(lines)
 }
 
-/// Parse an entry chunk.
+/// Parse an entry chunk of any supported encoding.
 pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .enumerate()
-        .map(|(i, l)| serde_json::from_slice(l).map_err(|e| format!("chunk line {}: {e}", i + 1)))
-        .collect()
+    crate::chunk::decode(bytes)
 }
 
 /// A whole manifest, read back.
@@ -351,7 +345,7 @@ mod tests {
                 resource: "configmaps".into(),
                 namespace: Some("a".into()),
                 name: "x".into(),
-                hash: "ab".into(),
+                hash: "ab".repeat(32),
             },
             l: chunk_ref().loc,
         };

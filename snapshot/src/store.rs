@@ -450,7 +450,7 @@ impl SnapshotStore {
                 what: format!("manifest {key}"),
                 reason,
             })?;
-        if version != manifest::MANIFEST_VERSION {
+        if !(manifest::OLDEST_READABLE_VERSION..=manifest::MANIFEST_VERSION).contains(&version) {
             return Err(StoreError::UnsupportedVersion {
                 key: key.to_string(),
                 found: version,

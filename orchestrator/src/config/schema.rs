@@ -150,7 +150,7 @@ pub struct SnapshotsConfig {
     /// flight); default 1h.
     #[serde(default)]
     pub gc_grace: Option<String>,
-    /// zstd level for packs, 1..=22 (default 3). Higher stores less and captures slower:
+    /// zstd level for packs, 1..=22 (default 7). Higher stores less and captures slower:
     /// see BENCHMARKS.md.
     #[serde(default)]
     pub compression_level: Option<i32>,

@@ -171,7 +171,10 @@ impl SnapshotService {
         Ok(Self {
             store,
             schedules,
-            compression_level: cfg.snapshots.compression_level.unwrap_or(3),
+            compression_level: cfg
+                .snapshots
+                .compression_level
+                .unwrap_or(lifeboat_snapshot::DEFAULT_COMPRESSION_LEVEL),
             retention,
             gc_grace,
             running: Mutex::default(),

@@ -69,17 +69,18 @@ fn main() -> Result<()> {
 
 fn render(results: &[Value]) -> String {
     let mut s = String::new();
-    s.push_str("| objects | capture obj/s | capture s | peak RSS MiB (1st / 2nd capture; baseline) | 2nd snapshot bytes / 1st | stored / gzip tar (normalised JSON) [entry chunks ≈] | stored / gzip tar (as listed, Velero) | restore obj/s | restore s |\n");
+    s.push_str("| objects | capture obj/s | capture s | peak RSS MiB (1st / 2nd capture; baseline) | 2nd snapshot bytes / 1st | stored / gzip tar (normalised JSON) [entry chunks ≈] | stored / Velero tarball (as listed, 2 copies per object as Velero writes) [1 copy] | restore obj/s | restore s |\n");
     s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in results {
         s.push_str(&format!(
-            "| {} | {:.0} | {:.2} | {:.0} / {:.0}; {:.0} | {:.4} ({} / {} B) | {:.3} ({} / {} B) [{} B] | {:.3} ({} B) | {:.0} | {:.2} |\n",
+            "| {} | {:.0} | {:.2} | {:.0} / {:.0}; {:.0} | {:.4} ({} / {} B) | {:.3} ({} / {} B) [{} B] | {:.3} ({} B) [{:.3} ({} B)] | {:.0} | {:.2} |\n",
             r["objects"], r["capture_obj_per_s"].as_f64().unwrap_or(0.0), r["capture_s"].as_f64().unwrap_or(0.0),
             r["peak_rss_mib"].as_f64().unwrap_or(0.0),
             r["peak_rss_second_mib"].as_f64().unwrap_or(0.0),
             r["rss_before_mib"].as_f64().unwrap_or(0.0), r["incremental_fraction"].as_f64().unwrap_or(0.0), r["second_bytes"], r["first_bytes"],
             r["stored_vs_gzip"].as_f64().unwrap_or(0.0), r["stored_bytes"], r["gzip_bytes"], r["entries_bytes_approx"],
             r["stored_vs_velero"].as_f64().unwrap_or(0.0), r["velero_bytes"],
+            r["stored_vs_velero_single"].as_f64().unwrap_or(0.0), r["velero_single_bytes"],
             r["restore_obj_per_s"].as_f64().unwrap_or(0.0), r["restore_s"].as_f64().unwrap_or(0.0),
         ));
     }
@@ -283,10 +284,20 @@ fn tar_header(name: &str, size: usize) -> [u8; 512] {
 }
 
 /// Velero's format proper: a gzip'd tar of every object *as listed* (server fields and
-/// status included), one JSON file per object.
-async fn gzip_tarball_as_listed(c: &kube::Client, filters: &Filters) -> Result<u64> {
-    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+/// status included). Velero's item backupper (`pkg/backup/item_backupper.go`, format
+/// 1.1) writes each object of the preferred version twice, one after the other: under
+/// `resources/<group-resource>/namespaces/<ns>/<name>.json` (kept for backward
+/// compatibility) and under `resources/<group-resource>/<version>-preferredversion/...`;
+/// so does this baseline. `velero_single` is the same tarball with one copy per object.
+async fn gzip_tarball_as_listed(c: &kube::Client, filters: &Filters) -> Result<(u64, u64)> {
+    let mut single = GzEncoder::new(Vec::new(), Compression::default());
+    let mut double = GzEncoder::new(Vec::new(), Compression::default());
     for ty in lifeboat_snapshot::discover::discover(c, filters).await? {
+        let gr = match ty.ar.group.as_str() {
+            "" => ty.ar.plural.clone(),
+            g => format!("{}.{g}", ty.ar.plural),
+        };
+        let preferred = format!("{}-preferredversion/", ty.ar.version);
         let mut cont: Option<String> = None;
         loop {
             let mut lp = kube::api::ListParams::default().limit(500);
@@ -301,15 +312,24 @@ async fn gzip_tarball_as_listed(c: &kube::Client, filters: &Filters) -> Result<u
                 }
                 let bytes = serde_json::to_vec(item)?;
                 let m = &item["metadata"];
-                let name = format!(
-                    "resources/{}/{}/{}.json",
-                    ty.ar.plural,
-                    m["namespace"].as_str().unwrap_or("_cluster"),
-                    m["name"].as_str().unwrap_or("")
-                );
-                gz.write_all(&tar_header(&name, bytes.len()))?;
-                gz.write_all(&bytes)?;
-                gz.write_all(&vec![0u8; (512 - bytes.len() % 512) % 512])?;
+                let place = match m["namespace"].as_str() {
+                    Some(ns) => format!("namespaces/{ns}"),
+                    None => "cluster".to_string(),
+                };
+                let name = m["name"].as_str().unwrap_or("");
+                let padding = vec![0u8; (512 - bytes.len() % 512) % 512];
+                for (i, version_dir) in ["", preferred.as_str()].into_iter().enumerate() {
+                    let path = format!("resources/{gr}/{version_dir}{place}/{name}.json");
+                    let header = tar_header(&path, bytes.len());
+                    for gz in [&mut double]
+                        .into_iter()
+                        .chain((i == 0).then_some(&mut single))
+                    {
+                        gz.write_all(&header)?;
+                        gz.write_all(&bytes)?;
+                        gz.write_all(&padding)?;
+                    }
+                }
             }
             cont = page["metadata"]["continue"]
                 .as_str()
@@ -320,8 +340,9 @@ async fn gzip_tarball_as_listed(c: &kube::Client, filters: &Filters) -> Result<u
             }
         }
     }
-    gz.write_all(&[0u8; 1024])?;
-    Ok(gz.finish()?.len() as u64)
+    single.write_all(&[0u8; 1024])?;
+    double.write_all(&[0u8; 1024])?;
+    Ok((double.finish()?.len() as u64, single.finish()?.len() as u64))
 }
 
 /// A gzip'd tar of the *normalised* objects (same content as the snapshot).
@@ -354,7 +375,13 @@ async fn one(n: usize) -> Result<Value> {
         "seeded kubesim with {n} objects in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let store_dir = tempfile::tempdir()?;
+    // BENCH_KEEP_STORE=DIR keeps the store there (for inspecting the packs afterwards).
+    let store_dir = match std::env::var_os("BENCH_KEEP_STORE") {
+        Some(d) => tempfile::Builder::new()
+            .disable_cleanup(true)
+            .tempdir_in(d)?,
+        None => tempfile::tempdir()?,
+    };
     let store = SnapshotStore::open(
         &format!("file://{}", store_dir.path().display()),
         StoreOptions::default(),
@@ -366,7 +393,7 @@ async fn one(n: usize) -> Result<Value> {
     let level: i32 = std::env::var("BENCH_ZSTD_LEVEL")
         .ok()
         .and_then(|l| l.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(DEFAULT_COMPRESSION_LEVEL);
     let copts = CaptureOptions {
         compression_level: level,
         ..CaptureOptions::default()
@@ -388,14 +415,17 @@ async fn one(n: usize) -> Result<Value> {
     let second_bytes = second.bytes_uploaded + second.manifest_bytes;
     let gzip = gzip_tarball_size(&store, &first.id).await?;
     // Approximate share of the entry chunks (ids, names, locations) in the stored bytes.
+    let mut lines = vec![];
+    let (_, chunks) = store.for_each_entry(&first.id, |l| lines.push(l)).await?;
     let mut chunk_bytes: Vec<u8> = vec![];
-    store
-        .for_each_entry(&first.id, |l| {
-            chunk_bytes.extend(lifeboat_snapshot::manifest::encode_chunk(&[l]));
-        })
-        .await?;
+    let mut rest = &lines[..];
+    for c in &chunks {
+        let (chunk, tail) = rest.split_at(c.entries as usize);
+        chunk_bytes.extend(lifeboat_snapshot::manifest::encode_chunk(chunk));
+        rest = tail;
+    }
     let entries_compressed = zstd::bulk::compress(&chunk_bytes, 3)?.len() as u64;
-    let velero = gzip_tarball_as_listed(&c, &Filters::default()).await?;
+    let (velero, velero_single) = gzip_tarball_as_listed(&c, &Filters::default()).await?;
     drop(src);
 
     let dst = start_sim(None)?;
@@ -434,6 +464,8 @@ async fn one(n: usize) -> Result<Value> {
         "stored_vs_gzip": stored as f64 / gzip as f64,
         "velero_bytes": velero,
         "stored_vs_velero": stored as f64 / velero as f64,
+        "velero_single_bytes": velero_single,
+        "stored_vs_velero_single": stored as f64 / velero_single as f64,
         "zstd_level": level,
         "restore_s": rep.duration.as_secs_f64(),
         "restore_obj_per_s": (restored + rep.count(Outcome::Skipped)) as f64 / rep.duration.as_secs_f64(),
