@@ -32,6 +32,7 @@ mod services;
 mod state;
 mod version;
 
+#[cfg(feature = "componentize")]
 pub mod componentize;
 pub mod conformance;
 

@@ -44,8 +44,11 @@ pub use retention::{RetentionPlan, RetentionPolicy, SnapshotMeta};
 pub use schedule::{Firing, MissedPolicy, Schedule, ScheduleSpec};
 pub use store::{SnapshotStore, StoreOptions};
 
-/// Install ring as the process-wide rustls provider (idempotent). Call it before building
-/// a `kube::Client` or an S3 store in a process that links this crate.
-pub fn install_crypto_provider() {
+/// Install ring as the process-wide rustls provider unless one is installed already
+/// (idempotent); true when a provider is in place. Call it before building a
+/// `kube::Client` in a process that links this crate ([`SnapshotStore::open`] calls it
+/// for cloud stores itself).
+pub fn install_crypto_provider() -> bool {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    rustls::crypto::CryptoProvider::get_default().is_some()
 }

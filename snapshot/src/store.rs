@@ -231,6 +231,11 @@ impl SnapshotStore {
             "s3" | "gs" | "az" if bucket.is_empty() => {
                 return Err(invalid("missing bucket (container) name".into()));
             }
+            // Cloud stores speak TLS through rustls with the process-wide provider (ring;
+            // see Cargo.toml): make sure it is installed before their HTTP client is built.
+            "s3" | "gs" | "az" if !crate::install_crypto_provider() => {
+                return Err(invalid("no TLS crypto provider could be installed".into()));
+            }
             "s3" => {
                 let mut b = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
