@@ -135,12 +135,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
 }
 
 fn decode_v1(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
-    bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .enumerate()
-        .map(|(i, l)| serde_json::from_slice(l).map_err(|e| format!("chunk line {}: {e}", i + 1)))
-        .collect()
+    crate::manifest::json_lines(bytes, "chunk line")
 }
 
 fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {

@@ -280,11 +280,19 @@ pub fn decode_body(
         (None, _) => std::borrow::Cow::Borrowed(body),
     };
     let plain = zstd::stream::decode_all(&compressed[..]).map_err(|e| format!("zstd: {e}"))?;
-    plain
+    json_lines(&plain, "body line")
+}
+
+/// Parse JSON lines (empty lines skipped); errors name `what` and the 1-based line.
+pub(crate) fn json_lines<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<Vec<T>, String> {
+    bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .enumerate()
-        .map(|(i, l)| serde_json::from_slice(l).map_err(|e| format!("body line {}: {e}", i + 1)))
+        .map(|(i, l)| serde_json::from_slice(l).map_err(|e| format!("{what} {}: {e}", i + 1)))
         .collect()
 }
 

@@ -74,15 +74,7 @@ async fn format_1_snapshots_are_still_read_and_restored() {
         StoreOptions::default(),
     )
     .unwrap();
-    let sum = capture(
-        src.client().await,
-        "src",
-        &store,
-        &CaptureOptions::default(),
-        &Progress::new(),
-    )
-    .await
-    .unwrap();
+    let sum = src.capture_into(&store, "src").await;
     let v2 = store.read_manifest(&sum.id).await.unwrap();
     assert_eq!(v2.header.format_version, manifest::MANIFEST_VERSION);
 
@@ -117,15 +109,7 @@ async fn format_1_snapshots_are_still_read_and_restored() {
 
     // An incremental capture after a format-1 snapshot re-uses its objects.
     store.delete_snapshot(&sum.id).await.unwrap();
-    let again = capture(
-        src.client().await,
-        "src",
-        &store,
-        &CaptureOptions::default(),
-        &Progress::new(),
-    )
-    .await
-    .unwrap();
+    let again = src.capture_into(&store, "src").await;
     assert_eq!(
         again.new_objects, 0,
         "objects deduplicated against format 1"

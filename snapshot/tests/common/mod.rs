@@ -202,6 +202,23 @@ impl Sim {
             .expect("config");
         Client::try_from(cfg).expect("client")
     }
+
+    /// Capture this cluster as `cluster` into `store` with the default options.
+    pub async fn capture_into(
+        &self,
+        store: &lifeboat_snapshot::SnapshotStore,
+        cluster: &str,
+    ) -> lifeboat_snapshot::CaptureSummary {
+        lifeboat_snapshot::capture(
+            self.client().await,
+            cluster,
+            store,
+            &lifeboat_snapshot::CaptureOptions::default(),
+            &lifeboat_snapshot::Progress::new(),
+        )
+        .await
+        .expect("capture")
+    }
 }
 
 /// `Api<DynamicObject>` for a GVK in a namespace (or cluster-wide).
