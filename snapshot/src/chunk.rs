@@ -109,6 +109,8 @@ pub fn encode(lines: &[ChunkLine]) -> Vec<u8> {
         push_run(&mut c.t, t);
         push_run(&mut c.ns, e.namespace.clone());
         c.names.push(e.name.clone());
+        // Ids are hex SHA-256s made by the capture (`hex::encode` of 32 bytes).
+        debug_assert_eq!(e.hash.len(), 64, "object ids are 64 hex characters");
         c.ids.push_str(&e.hash);
         let p = intern(&mut c.packs, &mut pack_ids, l.pack.clone());
         let b = intern(
@@ -141,8 +143,7 @@ fn decode_v1(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
 fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {
     let c: ChunkV2 = serde_json::from_slice(json).map_err(|e| format!("chunk (v2): {e}"))?;
     let n = c.n as usize;
-    let types = expand(&c.t, n, "type column")?;
-    let namespaces = expand(&c.ns, n, "namespace column")?;
+    // Column lengths first: they bound `n` by what was actually parsed.
     for (what, len) in [
         ("names", c.names.len()),
         ("block indexes", c.b.len()),
@@ -153,6 +154,8 @@ fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {
             return Err(format!("chunk (v2): {len} {what} for {n} entries"));
         }
     }
+    let types = expand(&c.t, n, "type column")?;
+    let namespaces = expand(&c.ns, n, "namespace column")?;
     if c.ids.len() != n * 64 || !c.ids.is_ascii() {
         return Err(format!(
             "chunk (v2): {} id characters for {n} entries (64 each)",
@@ -186,7 +189,10 @@ fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {
                 ));
             }
         };
-        prev = Some((c.b[i], offset + c.len[i]));
+        let end = offset
+            .checked_add(c.len[i])
+            .ok_or_else(|| format!("entry {}: offset + length overflows", i + 1))?;
+        prev = Some((c.b[i], end));
         out.push(ChunkLine {
             e: Entry {
                 group,
@@ -293,7 +299,17 @@ mod tests {
         let good = encode(&[line(Some("a"), "x", "p", 8, 0)]);
         let json = std::str::from_utf8(&good[MAGIC_V2.len()..]).unwrap();
         for (from, to, expect) in [
-            ("\"n\":1", "\"n\":2", "runs cover 1 of 2"),
+            ("\"n\":1", "\"n\":2", "1 names for 2 entries"),
+            (
+                "\"t\":[[0,1]]",
+                "\"t\":[[0,2]]",
+                "runs cover more than 1 entries",
+            ),
+            (
+                "\"ns\":[[\"a\",1]]",
+                "\"ns\":[]",
+                "runs cover 0 of 1 entries",
+            ),
             ("\"b\":[0]", "\"b\":[3]", "block index 3 out of range"),
             ("\"o\":[0]", "\"o\":[null]", "offset omitted"),
             ("\"len\":[10]", "\"len\":[]", "0 lengths for 1 entries"),
