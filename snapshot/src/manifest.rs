@@ -7,10 +7,10 @@
 //!
 //! Entry chunks are content-addressed objects stored in packs like captured objects:
 //! the entries with their pack locations ([`ChunkLine`]), encoded by [`crate::chunk`]
-//! (version 2 manifests write the compact columnar encoding; version 1 wrote JSON lines). Chunk boundaries depend only on
-//! the resource type and the object names ([`is_boundary`]), so an unchanged cluster
-//! yields identical chunks that are not uploaded again: a second snapshot of an unchanged
-//! cluster costs one small manifest.
+//! (version 2 manifests have compact columnar chunks; version 1 had JSON lines). Chunk
+//! boundaries depend only on the resource type and the object names ([`is_boundary`]),
+//! so an unchanged cluster yields identical chunks that are not uploaded again: a second
+//! snapshot of an unchanged cluster costs one small manifest.
 
 use crate::crypto::EncryptionKey;
 use crate::filter::Filters;
