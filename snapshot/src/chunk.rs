@@ -136,6 +136,18 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
     }
 }
 
+/// Serialise entries as a v1 chunk (JSON lines): what manifest format 1 stored. This
+/// build never writes it; it exists so that format-1 snapshots can be made to test the
+/// reader.
+pub fn encode_v1(lines: &[ChunkLine]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lines.len() * 200);
+    for l in lines {
+        serde_json::to_writer(&mut out, l).expect("chunk lines serialise");
+        out.push(b'\n');
+    }
+    out
+}
+
 fn decode_v1(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
     crate::manifest::json_lines(bytes, "chunk line")
 }
@@ -280,14 +292,7 @@ mod tests {
                 l
             })
             .collect();
-        let v1: Vec<u8> = lines
-            .iter()
-            .flat_map(|l| {
-                let mut v = serde_json::to_vec(l).unwrap();
-                v.push(b'\n');
-                v
-            })
-            .collect();
+        let v1 = encode_v1(&lines);
         assert_eq!(decode(&v1).unwrap(), lines, "v1 still reads");
         let z = |b: &[u8]| zstd::bulk::compress(b, 3).unwrap().len();
         let (small, big) = (z(&encode(&lines)), z(&v1));

@@ -399,15 +399,7 @@ async fn encryption_keeps_secrets_out_of_the_store() {
     assert!(e.contains(key.id()), "{e}");
     // Restore with the key works.
     let dst = Sim::start(&[]);
-    let rep = restore(
-        &store,
-        &sum.id,
-        dst.client().await,
-        &RestoreOptions::default(),
-        &Progress::new(),
-    )
-    .await
-    .unwrap();
+    let rep = dst.restore_into(&store, &sum.id).await;
     assert_eq!(rep.count(Outcome::Failed), 0, "{:?}", rep.results);
     let s = api(&dst.client().await, "", "v1", "Secret", Some("a"))
         .await

@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use lifeboat_snapshot::chunk;
 use lifeboat_snapshot::crypto::Hasher;
 use lifeboat_snapshot::manifest::{self, BodyWriter, ChunkLine, ChunkRef};
 use lifeboat_snapshot::pack::PackWriter;
@@ -23,14 +24,7 @@ async fn rewrite_as_v1(store: &SnapshotStore, id: &str, new_id: &str, version: u
     for c in &chunks {
         let (chunk, tail) = rest.split_at(c.entries as usize);
         rest = tail;
-        let bytes: Vec<u8> = chunk
-            .iter()
-            .flat_map(|l| {
-                let mut v = serde_json::to_vec(l).unwrap();
-                v.push(b'\n');
-                v
-            })
-            .collect();
+        let bytes = chunk::encode_v1(chunk);
         let hash = hasher.hash(&bytes);
         pack.push(hash, &bytes);
         v1_chunks.push((hash, c.entries));
@@ -95,15 +89,9 @@ async fn format_1_snapshots_are_still_read_and_restored() {
     assert_eq!(report.objects, sum.object_count);
 
     let dst = Sim::start(&[]);
-    let rep = restore(
-        &store,
-        "src-20200101T000000Z-aaaaaa",
-        dst.client().await,
-        &RestoreOptions::default(),
-        &Progress::new(),
-    )
-    .await
-    .unwrap();
+    let rep = dst
+        .restore_into(&store, "src-20200101T000000Z-aaaaaa")
+        .await;
     assert_eq!(rep.count(Outcome::Failed), 0, "{:?}", rep.results);
     assert!(rep.count(Outcome::Created) >= 20, "{:?}", rep.counts);
 

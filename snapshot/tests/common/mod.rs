@@ -219,6 +219,23 @@ impl Sim {
         .await
         .expect("capture")
     }
+
+    /// Restore snapshot `id` from `store` into this cluster with the default options.
+    pub async fn restore_into(
+        &self,
+        store: &lifeboat_snapshot::SnapshotStore,
+        id: &str,
+    ) -> lifeboat_snapshot::RestoreReport {
+        lifeboat_snapshot::restore(
+            store,
+            id,
+            self.client().await,
+            &lifeboat_snapshot::RestoreOptions::default(),
+            &lifeboat_snapshot::Progress::new(),
+        )
+        .await
+        .expect("restore")
+    }
 }
 
 /// `Api<DynamicObject>` for a GVK in a namespace (or cluster-wide).
