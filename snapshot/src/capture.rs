@@ -5,15 +5,17 @@
 //! `upload_concurrency` packs being uploaded), plus ~100 bytes of metadata per object
 //! (the dedup index and the compressed manifest body); object bodies are never all held.
 //!
-//! A capture first writes a lease (`leases/<id>.lease`) so that GC defers, then loads
-//! the dedup index from the latest snapshot of the same cluster. On any error the lease
+//! A capture first writes a lease (`leases/<id>.lease`) so that GC defers, then takes
+//! the id key and the dedup index of the latest snapshot of the same cluster that has
+//! the same id algorithm and key (`load_lineage`; a cluster without one starts a
+//! lineage, with a fresh random id key when encryption is off). On any error the lease
 //! is removed, no manifest is written (the snapshot does not exist), and packs already
 //! uploaded become orphans that [`crate::gc::gc`] reclaims after its grace period.
 
-use crate::crypto::Hasher;
 use crate::discover::{ResourceType, discover};
 use crate::error::{CaptureError, StoreError};
 use crate::filter::{Filters, skip_reason};
+use crate::id::{HMAC_SHA256_128, Hasher, IdKey, ObjectId};
 use crate::index::Index;
 use crate::manifest::{
     self, BodyWriter, ChunkLine, ChunkRef, EncryptionInfo, Entry, ManifestHeader,
@@ -260,18 +262,18 @@ struct Sink<'a> {
     /// Known locations: the previous snapshot's objects and chunks, plus everything sealed.
     index: Index,
     /// Distinct objects of this snapshot.
-    seen: HashSet<[u8; 32]>,
+    seen: HashSet<ObjectId>,
     /// Blobs in the open pack.
-    pending: HashSet<[u8; 32]>,
+    pending: HashSet<ObjectId>,
     pack: PackWriter,
     uploads: JoinSet<Result<u64, StoreError>>,
     /// The open entry chunk and its resource type.
-    chunk: Vec<(Entry, [u8; 32])>,
+    chunk: Vec<(Entry, ObjectId)>,
     chunk_type: String,
     /// Closed chunks waiting for their objects' locations.
-    ready: VecDeque<Vec<(Entry, [u8; 32])>>,
+    ready: VecDeque<Vec<(Entry, ObjectId)>>,
     /// Chunk ids and sizes, in order.
-    refs: Vec<([u8; 32], u32)>,
+    refs: Vec<(ObjectId, u32)>,
     packs: BTreeSet<String>,
     new_packs: Vec<String>,
     object_count: u64,
@@ -291,7 +293,7 @@ impl Sink<'_> {
     }
 
     /// Put a blob in the open pack unless it is stored or pending; true if new.
-    fn store_blob(&mut self, hash: [u8; 32], bytes: &[u8]) -> bool {
+    fn store_blob(&mut self, hash: ObjectId, bytes: &[u8]) -> bool {
         if self.index.contains(&hash) || self.pending.contains(&hash) {
             return false;
         }
@@ -311,7 +313,7 @@ impl Sink<'_> {
             resource: ty.ar.plural.clone(),
             namespace: meta["namespace"].as_str().map(str::to_string),
             name: meta["name"].as_str().unwrap_or_default().to_string(),
-            hash: hex::encode(hash),
+            hash: hash.to_hex(),
         };
         self.object_count += 1;
         match self.types.get_mut(key) {
@@ -415,7 +417,7 @@ impl Sink<'_> {
             let loc = self.index.get(hash).expect("every chunk is sealed by now");
             self.packs.insert(loc.pack.clone());
             body.push(&ChunkRef {
-                hash: hex::encode(hash),
+                hash: hash.to_hex(),
                 loc,
                 entries: *entries,
             });
@@ -434,35 +436,79 @@ impl Sink<'_> {
     }
 }
 
-/// Load the dedup index from the latest compatible snapshot of `cluster`.
-async fn load_index(store: &SnapshotStore, cluster: &str, hasher: &Hasher) -> Index {
+/// The ids of a new capture: how they are computed, the `id_key` its manifest records
+/// (encryption off only), and what it can re-use (the dedup index).
+struct Lineage {
+    hasher: Hasher,
+    id_key: Option<IdKey>,
+    index: Index,
+}
+
+impl Lineage {
+    /// A new lineage: keyed by the data key, or by a fresh random key.
+    fn start(store: &SnapshotStore) -> Self {
+        let (hasher, id_key) = match store.encryption_key() {
+            Some(k) => (Hasher::encrypted(k), None),
+            None => {
+                let k = IdKey::random();
+                let bytes = k.bytes().expect("a random key is well-formed");
+                (Hasher::Hmac128(bytes), Some(k))
+            }
+        };
+        Lineage {
+            hasher,
+            id_key,
+            index: Index::default(),
+        }
+    }
+}
+
+/// Continue the lineage of the latest snapshot of `cluster` with the same id algorithm
+/// (`hmac-sha256-128`) and data key (or none): same id key, so unchanged objects and
+/// chunks get the same ids and are re-used from its index. Snapshots of formats 1 and 2
+/// (other algorithms) cannot be re-used; a cluster without a compatible snapshot (or a
+/// store that cannot be listed) starts a lineage.
+async fn load_lineage(store: &SnapshotStore, cluster: &str) -> Lineage {
     let headers = match store.list_manifests().await {
         Ok(h) => h,
         Err(e) => {
-            warn!(error = %e, "cannot list manifests; capturing without dedup");
-            return Index::default();
+            warn!(error = %e, "cannot list manifests; capturing without dedup, with a new id key");
+            return Lineage::start(store);
         }
     };
     let key_id = store.encryption_key().map(|k| k.id().to_string());
-    let Some(latest) = headers.iter().rev().find(|h| {
+    let compatible = headers.iter().rev().filter(|h| {
         h.cluster == cluster
-            && h.hash_algorithm == hasher.algorithm()
+            && h.hash_algorithm == HMAC_SHA256_128
             && h.encryption.as_ref().map(|e| e.key_id.clone()) == key_id
-    }) else {
-        return Index::default();
+    });
+    let mut found = None;
+    for h in compatible {
+        match store.hasher_for(h) {
+            Ok(hasher) => {
+                found = Some((h, hasher));
+                break;
+            }
+            Err(e) => {
+                warn!(snapshot_id = %h.id, error = %e, "snapshot's id key unusable; not continuing its lineage")
+            }
+        }
+    }
+    let Some((latest, hasher)) = found else {
+        return Lineage::start(store);
     };
     let mut index = Index::default();
     let result = store
         .for_each_entry(&latest.id, |l| {
-            if let Some(h) = parse_hash(&l.e.hash) {
+            if let Some(h) = ObjectId::from_hex(&l.e.hash) {
                 index.insert(h, &l.l);
             }
         })
         .await;
-    match result {
+    let index = match result {
         Ok((_, chunks)) => {
             for c in chunks {
-                if let Some(h) = parse_hash(&c.hash) {
+                if let Some(h) = ObjectId::from_hex(&c.hash) {
                     index.insert(h, &c.loc);
                 }
             }
@@ -472,11 +518,12 @@ async fn load_index(store: &SnapshotStore, cluster: &str, hasher: &Hasher) -> In
             warn!(snapshot_id = %latest.id, error = %e, "previous manifest unreadable; capturing without dedup");
             Index::default()
         }
+    };
+    Lineage {
+        hasher,
+        id_key: latest.id_key.clone(),
+        index,
     }
-}
-
-fn parse_hash(h: &str) -> Option<[u8; 32]> {
-    hex::decode(h).ok()?.try_into().ok()
 }
 
 fn new_id(cluster: &str, at: DateTime<Utc>) -> String {
@@ -553,8 +600,11 @@ async fn run(
         .await
         .map_err(CaptureError::Discovery)?;
     store.put_lease(lease).await?;
-    let hasher = Hasher::for_key(store.encryption_key());
-    let index = load_index(store, cluster, &hasher).await;
+    let Lineage {
+        hasher,
+        id_key,
+        index,
+    } = load_lineage(store, cluster).await;
     info!(
         types = types.len(),
         indexed = index.len(),
@@ -645,6 +695,7 @@ async fn run(
         new_packs: sink.new_packs.clone(),
         types: sink.types.clone(),
         hash_algorithm: sink.hasher.algorithm().to_string(),
+        id_key,
         encryption: key.map(|k| EncryptionInfo {
             algorithm: "xchacha20poly1305".into(),
             key_id: k.id().to_string(),

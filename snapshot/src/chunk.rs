@@ -1,17 +1,19 @@
 //! Entry chunks: the per-object entries of a snapshot (type, namespace, name, object id,
 //! location), grouped into content-addressed blobs stored in packs like the objects.
 //!
-//! Two encodings exist ([`encode`] writes the newest, [`decode`] reads both):
+//! Three encodings exist ([`encode`] writes the newest, [`decode`] reads all three):
 //!
 //! - **v1** (manifest format 1): JSON lines, one [`ChunkLine`] per entry. Each line
 //!   repeats the type, the namespace and the 64-hex pack id, so the metadata cost about
 //!   50 bytes per object once compressed, as much as the objects themselves.
 //! - **v2** (manifest format 2): `"LBEC2\n"` then one JSON document with the entries in
-//!   columns ([`ChunkV2`]): a table of types, of packs and of blocks; the namespaces
-//!   run-length encoded; the object ids concatenated; per entry a block index, the length,
-//!   and the offset only where it does not follow the previous object in the same block.
-//!   Similar values sit next to each other, so zstd stores little more than the ids
-//!   themselves (32 bytes per object) and the names.
+//!   columns (`Columns`): a table of types, of packs and of blocks; the namespaces
+//!   run-length encoded; the object ids concatenated (32-byte ids, 64 hex each); per
+//!   entry a block index, the length, and the offset only where it does not follow the
+//!   previous object in the same block. Similar values sit next to each other, so zstd
+//!   stores little more than the ids themselves and the names.
+//! - **v3** (manifest format 3): `"LBEC3\n"` and the same columns, with 16-byte ids
+//!   (`hmac-sha256-128`, 32 hex each): half the incompressible bytes per entry.
 //!
 //! Both encodings are deterministic, so an unchanged list of entries yields the same
 //! chunk (and the same chunk id): a second snapshot of an unchanged cluster re-uses its
@@ -22,13 +24,15 @@ use crate::pack::Location;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Magic prefix of a v2 chunk.
+/// Magic prefix of a v2 chunk (ids of 64 hex characters).
 const MAGIC_V2: &[u8] = b"LBEC2\n";
+/// Magic prefix of a v3 chunk (ids of 32 hex characters).
+const MAGIC_V3: &[u8] = b"LBEC3\n";
 
-/// A v2 chunk: the entries in columns. Field names are short on purpose (they are
+/// A v2 or v3 chunk: the entries in columns. Field names are short on purpose (they are
 /// stored once per chunk, but every byte of a small chunk counts).
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
-struct ChunkV2 {
+struct Columns {
     /// Entries in the chunk.
     n: u32,
     /// Types: `[group, version, kind, resource]`.
@@ -43,7 +47,7 @@ struct ChunkV2 {
     ns: Vec<(Option<String>, u32)>,
     /// Name per entry.
     names: Vec<String>,
-    /// Object ids, hex, concatenated (64 characters each).
+    /// Object ids, hex, concatenated (64 characters each in v2, 32 in v3).
     ids: String,
     /// Block index per entry.
     b: Vec<u32>,
@@ -89,11 +93,22 @@ fn intern<K: std::hash::Hash + Eq + Clone>(
     })
 }
 
-/// Serialise entries as a v2 chunk.
+/// Serialise entries as a v3 chunk (their ids are `hmac-sha256-128`, 32 hex characters).
 pub fn encode(lines: &[ChunkLine]) -> Vec<u8> {
-    let mut c = ChunkV2 {
+    encode_columns(lines, MAGIC_V3, 32)
+}
+
+/// Serialise entries as a v2 chunk (64-hex ids): what manifest format 2 stored. This
+/// build never writes it; it exists so that format-2 snapshots can be made to test the
+/// reader.
+pub fn encode_v2(lines: &[ChunkLine]) -> Vec<u8> {
+    encode_columns(lines, MAGIC_V2, 64)
+}
+
+fn encode_columns(lines: &[ChunkLine], magic: &[u8], id_hex: usize) -> Vec<u8> {
+    let mut c = Columns {
         n: lines.len() as u32,
-        ..ChunkV2::default()
+        ..Columns::default()
     };
     let (mut type_ids, mut pack_ids, mut block_ids) =
         (HashMap::new(), HashMap::new(), HashMap::new());
@@ -109,8 +124,12 @@ pub fn encode(lines: &[ChunkLine]) -> Vec<u8> {
         push_run(&mut c.t, t);
         push_run(&mut c.ns, e.namespace.clone());
         c.names.push(e.name.clone());
-        // Ids are hex SHA-256s made by the capture (`hex::encode` of 32 bytes).
-        debug_assert_eq!(e.hash.len(), 64, "object ids are 64 hex characters");
+        // Ids are made by the capture (`ObjectId::to_hex`) of the chunk's version.
+        debug_assert_eq!(
+            e.hash.len(),
+            id_hex,
+            "object ids are {id_hex} hex characters"
+        );
         c.ids.push_str(&e.hash);
         let p = intern(&mut c.packs, &mut pack_ids, l.pack.clone());
         let b = intern(
@@ -123,16 +142,19 @@ pub fn encode(lines: &[ChunkLine]) -> Vec<u8> {
         c.len.push(l.len);
         prev = Some((b, l.offset + l.len));
     }
-    let mut out = MAGIC_V2.to_vec();
+    let mut out = magic.to_vec();
     serde_json::to_writer(&mut out, &c).expect("chunk serialises");
     out
 }
 
-/// Parse a chunk of either version.
+/// Parse a chunk of any version.
 pub fn decode(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
-    match bytes.strip_prefix(MAGIC_V2) {
-        Some(json) => decode_v2(json),
-        None => decode_v1(bytes),
+    if let Some(json) = bytes.strip_prefix(MAGIC_V3) {
+        decode_columns(json, 32, "v3")
+    } else if let Some(json) = bytes.strip_prefix(MAGIC_V2) {
+        decode_columns(json, 64, "v2")
+    } else {
+        decode_v1(bytes)
     }
 }
 
@@ -152,8 +174,9 @@ fn decode_v1(bytes: &[u8]) -> Result<Vec<ChunkLine>, String> {
     crate::manifest::json_lines(bytes, "chunk line")
 }
 
-fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {
-    let c: ChunkV2 = serde_json::from_slice(json).map_err(|e| format!("chunk (v2): {e}"))?;
+/// Decode columns whose ids are `id_hex` hex characters each; errors say `chunk (<version>)`.
+fn decode_columns(json: &[u8], id_hex: usize, version: &str) -> Result<Vec<ChunkLine>, String> {
+    let c: Columns = serde_json::from_slice(json).map_err(|e| format!("chunk ({version}): {e}"))?;
     let n = c.n as usize;
     // Column lengths first: they bound `n` by what was actually parsed.
     for (what, len) in [
@@ -163,14 +186,14 @@ fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {
         ("lengths", c.len.len()),
     ] {
         if len != n {
-            return Err(format!("chunk (v2): {len} {what} for {n} entries"));
+            return Err(format!("chunk ({version}): {len} {what} for {n} entries"));
         }
     }
     let types = expand(&c.t, n, "type column")?;
     let namespaces = expand(&c.ns, n, "namespace column")?;
-    if c.ids.len() != n * 64 || !c.ids.is_ascii() {
+    if c.ids.len() != n * id_hex || !c.ids.is_ascii() {
         return Err(format!(
-            "chunk (v2): {} id characters for {n} entries (64 each)",
+            "chunk ({version}): {} id characters for {n} entries ({id_hex} each)",
             c.ids.len()
         ));
     }
@@ -213,7 +236,7 @@ fn decode_v2(json: &[u8]) -> Result<Vec<ChunkLine>, String> {
                 resource,
                 namespace: namespaces[i].clone(),
                 name: c.names[i].clone(),
-                hash: c.ids[i * 64..(i + 1) * 64].to_string(),
+                hash: c.ids[i * id_hex..(i + 1) * id_hex].to_string(),
             },
             l: Location {
                 pack,
@@ -240,10 +263,10 @@ mod tests {
                 resource: "deployments".into(),
                 namespace: ns.map(str::to_string),
                 name: name.into(),
-                // Real ids are SHA-256s: as random as this.
-                hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(format!(
-                    "{name}{offset}{block}"
-                ))),
+                // Real ids are HMACs truncated to 16 bytes: as random as this.
+                hash: hex::encode(
+                    &<sha2::Sha256 as sha2::Digest>::digest(format!("{name}{offset}{block}"))[..16],
+                ),
             },
             l: Location {
                 pack: pack.into(),
@@ -255,8 +278,17 @@ mod tests {
         }
     }
 
+    /// The same entries with (as random) 64-hex ids, as format 2 had them.
+    fn wide(lines: &[ChunkLine]) -> Vec<ChunkLine> {
+        let mut lines = lines.to_vec();
+        for l in &mut lines {
+            l.e.hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&l.e.hash));
+        }
+        lines
+    }
+
     #[test]
-    fn v2_roundtrips_mixed_namespaces_packs_blocks_and_gaps() {
+    fn v3_and_v2_roundtrip_mixed_namespaces_packs_blocks_and_gaps() {
         let mut lines = vec![
             line(Some("a"), "x", "p1", 8, 0),
             line(Some("a"), "y", "p1", 8, 10),
@@ -266,14 +298,17 @@ mod tests {
         ];
         lines[4].e.kind = "Other".into(); // a second type
         let bytes = encode(&lines);
-        assert!(bytes.starts_with(MAGIC_V2));
+        assert!(bytes.starts_with(MAGIC_V3));
         assert_eq!(decode(&bytes).unwrap(), lines);
         assert_eq!(encode(&lines), bytes, "deterministic");
         assert_eq!(decode(&encode(&[])).unwrap(), vec![]);
+        let v2 = encode_v2(&wide(&lines));
+        assert!(v2.starts_with(MAGIC_V2));
+        assert_eq!(decode(&v2).unwrap(), wide(&lines), "v2 still reads");
     }
 
     #[test]
-    fn v2_is_much_smaller_than_v1_once_compressed() {
+    fn v3_is_much_smaller_than_v2_and_v1_once_compressed() {
         // As captured: real pack ids, objects of ~1.7 KB back to back in 1 MiB blocks.
         let pack = hex::encode(<sha2::Sha256 as sha2::Digest>::digest("pack"));
         let mut offset = 0;
@@ -292,17 +327,19 @@ mod tests {
                 l
             })
             .collect();
-        let v1 = encode_v1(&lines);
-        assert_eq!(decode(&v1).unwrap(), lines, "v1 still reads");
+        let v1 = encode_v1(&wide(&lines));
+        assert_eq!(decode(&v1).unwrap(), wide(&lines), "v1 still reads");
         let z = |b: &[u8]| zstd::bulk::compress(b, 3).unwrap().len();
-        let (small, big) = (z(&encode(&lines)), z(&v1));
-        assert!(small * 100 < big * 85, "v2 {small} B vs v1 {big} B");
+        let (v3, v2, v1) = (z(&encode(&lines)), z(&encode_v2(&wide(&lines))), z(&v1));
+        assert!(v2 * 100 < v1 * 85, "v2 {v2} B vs v1 {v1} B");
+        // The ids are incompressible: v3 saves about their missing 16 bytes per entry.
+        assert!(v3 + 128 * 14 < v2, "v3 {v3} B vs v2 {v2} B");
     }
 
     #[test]
-    fn v2_rejects_inconsistent_columns() {
+    fn v3_rejects_inconsistent_columns() {
         let good = encode(&[line(Some("a"), "x", "p", 8, 0)]);
-        let json = std::str::from_utf8(&good[MAGIC_V2.len()..]).unwrap();
+        let json = std::str::from_utf8(&good[MAGIC_V3.len()..]).unwrap();
         for (from, to, expect) in [
             ("\"n\":1", "\"n\":2", "1 names for 2 entries"),
             (
@@ -319,12 +356,29 @@ mod tests {
             ("\"o\":[0]", "\"o\":[null]", "offset omitted"),
             ("\"len\":[10]", "\"len\":[]", "0 lengths for 1 entries"),
         ] {
-            let bad = [MAGIC_V2, json.replace(from, to).as_bytes()].concat();
+            let bad = [MAGIC_V3, json.replace(from, to).as_bytes()].concat();
             let err = decode(&bad).unwrap_err();
             assert!(err.contains(expect), "{from} -> {to}: {err}");
         }
         let mut short = good.clone();
         short.truncate(good.len() - 3);
-        assert!(decode(&short).unwrap_err().contains("chunk (v2)"));
+        assert!(decode(&short).unwrap_err().contains("chunk (v3)"));
+        // A format-2 (64-hex) id in a v3 chunk, and the reverse, are refused.
+        let wide_ids = [
+            MAGIC_V3,
+            &encode_v2(&wide(&[line(None, "x", "p", 8, 0)]))[6..],
+        ]
+        .concat();
+        let err = decode(&wide_ids).unwrap_err();
+        assert!(
+            err.contains("64 id characters for 1 entries (32 each)"),
+            "{err}"
+        );
+        let narrow_ids = [MAGIC_V2, &good[6..]].concat();
+        let err = decode(&narrow_ids).unwrap_err();
+        assert!(
+            err.contains("chunk (v2): 32 id characters for 1 entries (64 each)"),
+            "{err}"
+        );
     }
 }

@@ -5,9 +5,10 @@
 //! characters of `sha256("lifeboat-key-id" || key)`) is recorded in each manifest so that
 //! a restore with the wrong key fails with a clear message.
 //!
-//! Object ids: `sha256(bytes)` without encryption; with encryption
-//! `sha256("lifeboat-keyed-id-v1" || sha256("lifeboat-id-key" || key) || bytes)`, so that
-//! identical plaintexts cannot be confirmed from the store without the key.
+//! The key also keys object ids ([`crate::id`]): format 3 uses
+//! `HMAC-SHA256(key, "lifeboat-id-key hmac-sha256-128")` as its HMAC key, formats 1 and 2
+//! used `sha256("lifeboat-id-key" || key)`; so identical plaintexts cannot be confirmed
+//! from the store without the key. Neither derived key is written anywhere.
 
 use crate::error::StoreError;
 use base64::Engine;
@@ -22,7 +23,10 @@ const AAD: &[u8] = b"lifeboat-snapshot-v1";
 #[derive(Clone)]
 pub struct EncryptionKey {
     key: [u8; 32],
-    id_key: [u8; 32],
+    /// Key of `sha256-keyed-v1` ids (formats 1 and 2).
+    keyed_id_key: [u8; 32],
+    /// Key of `hmac-sha256-128` ids (format 3).
+    hmac_id_key: [u8; 32],
     id: String,
 }
 
@@ -43,12 +47,27 @@ impl EncryptionKey {
                 .chain_update(key)
                 .finalize()[..8],
         );
-        let id_key: [u8; 32] = Sha256::new()
+        let keyed_id_key: [u8; 32] = Sha256::new()
             .chain_update(b"lifeboat-id-key")
             .chain_update(key)
             .finalize()
             .into();
-        EncryptionKey { key, id_key, id }
+        EncryptionKey {
+            key,
+            keyed_id_key,
+            hmac_id_key: crate::id::hmac_sha256(&key, b"lifeboat-id-key hmac-sha256-128"),
+            id,
+        }
+    }
+
+    /// The key of `sha256-keyed-v1` ids.
+    pub(crate) fn keyed_id_key(&self) -> [u8; 32] {
+        self.keyed_id_key
+    }
+
+    /// The key of `hmac-sha256-128` ids (distinct from the data key and the key above).
+    pub(crate) fn hmac_id_key(&self) -> [u8; 32] {
+        self.hmac_id_key
     }
 
     /// Parse 64 hex characters or base64 of 32 bytes (surrounding whitespace ignored).
@@ -133,46 +152,6 @@ impl EncryptionKey {
     }
 }
 
-/// How object ids are computed (recorded in the manifest).
-#[derive(Debug, Clone)]
-pub enum Hasher {
-    /// `sha256(bytes)`.
-    Plain,
-    /// Keyed, see the module docs.
-    Keyed([u8; 32]),
-}
-
-impl Hasher {
-    /// The hasher matching an optional key.
-    pub fn for_key(key: Option<&EncryptionKey>) -> Self {
-        match key {
-            Some(k) => Hasher::Keyed(k.id_key),
-            None => Hasher::Plain,
-        }
-    }
-
-    /// Name recorded in manifests.
-    pub fn algorithm(&self) -> &'static str {
-        match self {
-            Hasher::Plain => "sha256",
-            Hasher::Keyed(_) => "sha256-keyed-v1",
-        }
-    }
-
-    /// The 32-byte id of `bytes`.
-    pub fn hash(&self, bytes: &[u8]) -> [u8; 32] {
-        match self {
-            Hasher::Plain => Sha256::digest(bytes).into(),
-            Hasher::Keyed(k) => Sha256::new()
-                .chain_update(b"lifeboat-keyed-id-v1")
-                .chain_update(k)
-                .chain_update(bytes)
-                .finalize()
-                .into(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,12 +180,14 @@ mod tests {
     }
 
     #[test]
-    fn keyed_hash_differs_from_plain() {
+    fn derived_id_keys_are_distinct() {
         let k = EncryptionKey::from_bytes([1; 32]);
-        let plain = Hasher::Plain.hash(b"x");
-        let keyed = Hasher::for_key(Some(&k)).hash(b"x");
-        assert_ne!(plain, keyed);
-        assert_eq!(plain, Hasher::Plain.hash(b"x"));
+        let keys = [k.key, k.keyed_id_key, k.hmac_id_key];
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+        assert_ne!(
+            EncryptionKey::from_bytes([2; 32]).hmac_id_key,
+            k.hmac_id_key
+        );
     }
 
     #[cfg(unix)]

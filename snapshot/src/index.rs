@@ -1,6 +1,8 @@
 //! The dedup index of a capture: object id -> location, compactly (pack ids interned),
-//! about 70 bytes per object.
+//! about 70 bytes per object. The capture fills it only from the previous snapshot of the
+//! same lineage (same id algorithm and key), so equal ids mean equal content.
 
+use crate::id::ObjectId;
 use crate::pack::Location;
 use std::collections::HashMap;
 
@@ -16,14 +18,14 @@ struct Loc {
 /// Object (or chunk) id -> location.
 #[derive(Default)]
 pub struct Index {
-    map: HashMap<[u8; 32], Loc>,
+    map: HashMap<ObjectId, Loc>,
     packs: Vec<String>,
     pack_ids: HashMap<String, u32>,
 }
 
 impl Index {
     /// Record a location.
-    pub fn insert(&mut self, hash: [u8; 32], loc: &Location) {
+    pub fn insert(&mut self, hash: ObjectId, loc: &Location) {
         let pack = match self.pack_ids.get(&loc.pack) {
             Some(i) => *i,
             None => {
@@ -46,12 +48,12 @@ impl Index {
     }
 
     /// Whether the id is known.
-    pub fn contains(&self, hash: &[u8; 32]) -> bool {
+    pub fn contains(&self, hash: &ObjectId) -> bool {
         self.map.contains_key(hash)
     }
 
     /// The location of an id.
-    pub fn get(&self, hash: &[u8; 32]) -> Option<Location> {
+    pub fn get(&self, hash: &ObjectId) -> Option<Location> {
         self.map.get(hash).map(|l| Location {
             pack: self.packs[l.pack as usize].clone(),
             block_offset: l.block_offset,
@@ -86,12 +88,12 @@ mod tests {
             offset: o,
             len: 5,
         };
-        ix.insert([1; 32], &loc("a", 0));
-        ix.insert([2; 32], &loc("a", 5));
-        ix.insert([3; 32], &loc("b", 0));
+        ix.insert([1; 32].into(), &loc("a", 0));
+        ix.insert([2; 32].into(), &loc("a", 5));
+        ix.insert([3; 16].into(), &loc("b", 0));
         assert_eq!(ix.packs.len(), 2);
-        assert_eq!(ix.get(&[2; 32]), Some(loc("a", 5)));
-        assert!(ix.contains(&[3; 32]) && !ix.contains(&[4; 32]));
+        assert_eq!(ix.get(&[2; 32].into()), Some(loc("a", 5)));
+        assert!(ix.contains(&[3; 16].into()) && !ix.contains(&[3; 32].into()));
         assert_eq!(ix.len(), 3);
     }
 }

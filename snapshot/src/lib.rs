@@ -18,6 +18,7 @@ pub mod discover;
 pub mod error;
 pub mod filter;
 pub mod gc;
+pub mod id;
 pub mod index;
 pub mod manifest;
 pub mod normalize;

@@ -1,19 +1,21 @@
 //! Manifests: one per snapshot, written last. A snapshot exists iff its manifest exists.
 //!
-//! Layout (versions 1 and 2): `"LBMF"`, `u32` LE format version, `u32` LE header length, the
+//! Layout (versions 1 to 3): `"LBMF"`, `u32` LE format version, `u32` LE header length, the
 //! header (JSON, [`ManifestHeader`], always plaintext so listing and retention need no
 //! key), then the body: a zstd frame of JSON lines, one [`ChunkRef`] per *entry chunk*,
 //! sealed with the data key when encryption is on. `body_sha256` covers the stored body.
 //!
 //! Entry chunks are content-addressed objects stored in packs like captured objects:
 //! the entries with their pack locations ([`ChunkLine`]), encoded by [`crate::chunk`]
-//! (version 2 manifests have compact columnar chunks; version 1 had JSON lines). Chunk
+//! (versions 2 and 3 have compact columnar chunks, with 32-byte and 16-byte ids; version
+//! 1 had JSON lines). Chunk
 //! boundaries depend only on the resource type and the object names ([`is_boundary`]),
 //! so an unchanged cluster yields identical chunks that are not uploaded again: a second
 //! snapshot of an unchanged cluster costs one small manifest.
 
 use crate::crypto::EncryptionKey;
 use crate::filter::Filters;
+use crate::id::IdKey;
 use crate::pack::Location;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,9 +23,10 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-/// Manifest format version written by this build: 2 (entry chunks in the compact v2
-/// encoding of [`crate::chunk`]). Version 1 (JSON-lines chunks) is still read.
-pub const MANIFEST_VERSION: u32 = 2;
+/// Manifest format version written by this build: 3 (`hmac-sha256-128` ids of 16 bytes,
+/// entry chunks in the v3 encoding of [`crate::chunk`]). Versions 1 (JSON-lines chunks)
+/// and 2 (columnar chunks, 32-byte ids) are still read.
+pub const MANIFEST_VERSION: u32 = 3;
 /// Oldest manifest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 const MAGIC: &[u8; 4] = b"LBMF";
@@ -68,8 +71,15 @@ pub struct ManifestHeader {
     pub new_packs: Vec<String>,
     /// Objects per type (`plural.group`).
     pub types: BTreeMap<String, u64>,
-    /// Object id algorithm (`sha256` or `sha256-keyed-v1`).
+    /// Object id algorithm (`hmac-sha256-128`; `sha256` or `sha256-keyed-v1` before
+    /// format 3), see [`crate::id`].
     pub hash_algorithm: String,
+    /// Key of `hmac-sha256-128` ids when encryption is off (the same for every snapshot
+    /// of a cluster's lineage); absent with encryption (the key is derived from the data
+    /// key) and before format 3. Secret from the cluster's tenants: never log it or
+    /// copy it out of the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_key: Option<IdKey>,
     /// Encryption, if on.
     pub encryption: Option<EncryptionInfo>,
     /// Free-form labels given by the caller (e.g. schedule id, firing key).
@@ -96,7 +106,7 @@ pub struct Entry {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
-    /// Object id (hex).
+    /// Object id (hex: 32 characters in format 3, 64 before).
     pub hash: String,
 }
 
@@ -315,7 +325,8 @@ mod tests {
             packs: vec!["p".into()],
             new_packs: vec![],
             types: BTreeMap::new(),
-            hash_algorithm: "sha256".into(),
+            hash_algorithm: "hmac-sha256-128".into(),
+            id_key: Some(IdKey::random()),
             encryption: None,
             labels: BTreeMap::new(),
             body_sha256: String::new(),
@@ -353,7 +364,7 @@ mod tests {
                 resource: "configmaps".into(),
                 namespace: Some("a".into()),
                 name: "x".into(),
-                hash: "ab".repeat(32),
+                hash: "ab".repeat(16),
             },
             l: chunk_ref().loc,
         };
@@ -394,6 +405,23 @@ mod tests {
         encode(&mut h, &b);
         assert!(decode_body(&h, &b, Some(&key)).is_ok());
         assert!(decode_body(&h, &b, None).unwrap_err().contains("no key"));
+    }
+
+    #[test]
+    fn id_key_round_trips_is_optional_and_hidden_from_debug() {
+        let mut h = header();
+        let key = serde_json::to_value(&h.id_key).unwrap();
+        let key = key.as_str().unwrap().to_string();
+        assert_eq!(key.len(), 64);
+        let bytes = encode(&mut h, &body(None));
+        let json = &bytes[PREFIX_LEN..bytes.len() - h.body_len as usize];
+        assert_eq!(parse_header(json).unwrap().id_key, h.id_key);
+        assert!(!format!("{h:?}").contains(&key), "Debug shows no key");
+        // Formats 1 and 2 (and encrypted format 3) have no id_key, and write none.
+        h.id_key = None;
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(!json.contains("id_key"), "{json}");
+        assert_eq!(parse_header(json.as_bytes()).unwrap().id_key, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! the SHA-256 of its bytes (hex). An object is located by [`Location`].
 
 use crate::crypto::EncryptionKey;
+use crate::id::ObjectId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -37,8 +38,8 @@ pub struct SealedPack {
     pub id: String,
     /// The pack bytes.
     pub bytes: Vec<u8>,
-    /// Objects in it (hash, location).
-    pub objects: Vec<([u8; 32], Location)>,
+    /// Objects in it (id, location).
+    pub objects: Vec<(ObjectId, Location)>,
 }
 
 /// Builds one pack in memory (bounded by the configured pack size).
@@ -48,8 +49,8 @@ pub struct PackWriter {
     key: Option<EncryptionKey>,
     bytes: Vec<u8>,
     block: Vec<u8>,
-    in_block: Vec<([u8; 32], u32, u32)>,
-    sealed: Vec<([u8; 32], u64, u32, u32, u32)>,
+    in_block: Vec<(ObjectId, u32, u32)>,
+    sealed: Vec<(ObjectId, u64, u32, u32, u32)>,
 }
 
 impl PackWriter {
@@ -70,7 +71,7 @@ impl PackWriter {
     }
 
     /// Append an object.
-    pub fn push(&mut self, hash: [u8; 32], obj: &[u8]) {
+    pub fn push(&mut self, hash: ObjectId, obj: &[u8]) {
         self.in_block
             .push((hash, self.block.len() as u32, obj.len() as u32));
         self.block.extend_from_slice(obj);
@@ -192,7 +193,7 @@ mod tests {
             .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i)).into_bytes())
             .collect();
         for (i, o) in objs.iter().enumerate() {
-            w.push([i as u8; 32], o);
+            w.push([i as u8; 32].into(), o);
         }
         let p = w.finish();
         assert_eq!(p.id, hex::encode(Sha256::digest(&p.bytes)));
@@ -200,7 +201,7 @@ mod tests {
         let bl = blocks(&p.bytes).unwrap();
         assert!(bl.len() > 1, "several blocks");
         for (i, (h, loc)) in p.objects.iter().enumerate() {
-            assert_eq!(h, &[i as u8; 32]);
+            assert_eq!(h, &ObjectId::from([i as u8; 32]));
             let start = loc.block_offset as usize;
             let stored = &p.bytes[start..start + loc.block_len as usize];
             let block = decode_block(stored, key.as_ref(), 1 << 20).unwrap();
@@ -218,7 +219,10 @@ mod tests {
     fn encrypted_roundtrip_hides_plaintext() {
         roundtrip(Some(EncryptionKey::from_bytes([3; 32])));
         let mut w = PackWriter::new(3, 1 << 20, Some(EncryptionKey::from_bytes([3; 32])));
-        w.push([0; 32], b"{\"data\":{\"password\":\"hunter2hunter2\"}}");
+        w.push(
+            [0; 32].into(),
+            b"{\"data\":{\"password\":\"hunter2hunter2\"}}",
+        );
         let p = w.finish();
         assert!(!p.bytes.windows(7).any(|x| x == b"hunter2"));
     }
@@ -232,7 +236,7 @@ mod tests {
                 .contains("version 2")
         );
         let mut w = PackWriter::new(3, 1 << 20, None);
-        w.push([0; 32], b"{}");
+        w.push([0; 32].into(), b"{}");
         let p = w.finish();
         assert!(
             blocks(&p.bytes[..p.bytes.len() - 1])

@@ -1,10 +1,11 @@
-//! Reading a snapshot back: every object read is checked against its id (hash) before
-//! use; [`verify`] checks a whole snapshot (manifest, packs, every object) without a
-//! cluster, which restore does before writing anything; [`SnapshotStore::read_object`]
-//! reads one object by type and name.
+//! Reading a snapshot back: every object read is checked against its id before use,
+//! recomputed with the snapshot's own id algorithm and key ([`Hasher`]); [`verify`]
+//! checks a whole snapshot (manifest, packs, every object) without a cluster, which
+//! restore does before writing anything; [`SnapshotStore::read_object`] reads one object
+//! by type and name.
 
-use crate::crypto::Hasher;
 use crate::error::StoreError;
+use crate::id::Hasher;
 use crate::manifest::{ChunkLine, Entry, Manifest};
 use crate::pack::{self, Location};
 use crate::progress::{Phase, Progress};
@@ -54,7 +55,7 @@ impl SnapshotReader {
         cache_bytes: usize,
     ) -> Result<Self, StoreError> {
         let manifest = store.read_manifest(id).await?;
-        let hasher = Hasher::for_key(store.encryption_key());
+        let hasher = store.hasher_for(&manifest.header)?;
         Ok(SnapshotReader {
             store: store.clone(),
             manifest,
@@ -200,23 +201,24 @@ impl SnapshotStore {
         name: &str,
     ) -> Result<Option<Value>, StoreError> {
         let mut found = None;
-        self.for_each_entry(id, |line| {
-            let e = &line.e;
-            if found.is_none()
-                && e.name == name
-                && e.kind == kind
-                && e.group == group
-                && e.namespace.as_deref() == namespace
-            {
-                found = Some(line);
-            }
-        })
-        .await?;
+        let (header, _) = self
+            .for_each_entry(id, |line| {
+                let e = &line.e;
+                if found.is_none()
+                    && e.name == name
+                    && e.kind == kind
+                    && e.group == group
+                    && e.namespace.as_deref() == namespace
+                {
+                    found = Some(line);
+                }
+            })
+            .await?;
         let Some(ChunkLine { e: entry, l: loc }) = found else {
             return Ok(None);
         };
         let block = self.read_block(&loc, &entry.display()).await?;
-        let hasher = Hasher::for_key(self.encryption_key());
+        let hasher = self.hasher_for(&header)?;
         let corrupt = |reason: String| StoreError::Corrupt {
             what: format!("{} in snapshot {id} (pack {})", entry.display(), loc.pack),
             reason,

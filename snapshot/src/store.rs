@@ -12,8 +12,8 @@
 //! `key=value` options file ([`StoreOptions::with_options_file`]).
 
 use crate::crypto::EncryptionKey;
-use crate::crypto::Hasher;
 use crate::error::StoreError;
+use crate::id::Hasher;
 use crate::manifest::{self, Manifest, ManifestHeader, PREFIX_LEN};
 use crate::pack::{self, Location, SealedPack};
 use bytes::Bytes;
@@ -40,7 +40,7 @@ pub(crate) fn verified_slice<'a>(
     let bytes = block
         .get(loc.offset as usize..(loc.offset as usize + loc.len as usize))
         .ok_or_else(|| "object lies outside its block".to_string())?;
-    if hex::encode(hasher.hash(bytes)) != hash {
+    if hasher.hash(bytes).to_hex() != hash {
         return Err("content hash mismatch".into());
     }
     Ok(bytes)
@@ -519,25 +519,9 @@ impl SnapshotStore {
             .get(PREFIX_LEN..hdr_end)
             .ok_or_else(|| corrupt("truncated header".into()))?;
         let header = manifest::parse_header(json).map_err(corrupt)?;
-        if let (Some(info), Some(k)) = (&header.encryption, self.encryption_key())
-            && info.key_id != k.id()
-        {
-            return Err(StoreError::Crypto(format!(
-                "snapshot {id} was encrypted with key {}, the configured key is {}",
-                info.key_id,
-                k.id()
-            )));
-        }
+        let hasher = self.hasher_for(&header)?;
         let chunks = manifest::decode_body(&header, &bytes[hdr_end..], self.encryption_key())
             .map_err(corrupt)?;
-        let hasher = Hasher::for_key(self.encryption_key());
-        if hasher.algorithm() != header.hash_algorithm {
-            return Err(StoreError::Crypto(format!(
-                "snapshot {id} uses object ids {:?} but the store is configured for {:?} (encryption key missing or extra)",
-                header.hash_algorithm,
-                hasher.algorithm()
-            )));
-        }
         let mut count: u64 = 0;
         let mut last_block: Option<((String, u64), Vec<u8>)> = None;
         for (i, c) in chunks.iter().enumerate() {
@@ -574,6 +558,42 @@ impl SnapshotStore {
             )));
         }
         Ok((header, chunks))
+    }
+
+    /// How the ids of snapshot `header` are checked: its algorithm, keyed with its
+    /// `id_key` or the configured data key. Refuses a data key that is not the snapshot's
+    /// (missing, extra or another) and a header whose id algorithm or key is unusable.
+    pub(crate) fn hasher_for(&self, header: &ManifestHeader) -> Result<Hasher, StoreError> {
+        let id = &header.id;
+        let key = self.encryption_key();
+        match (&header.encryption, key) {
+            (Some(info), None) => {
+                return Err(StoreError::Crypto(format!(
+                    "snapshot {id} is encrypted with key {}; no key configured",
+                    info.key_id
+                )));
+            }
+            (Some(info), Some(k)) if info.key_id != k.id() => {
+                return Err(StoreError::Crypto(format!(
+                    "snapshot {id} was encrypted with key {}, the configured key is {}",
+                    info.key_id,
+                    k.id()
+                )));
+            }
+            (None, Some(k)) => {
+                return Err(StoreError::Crypto(format!(
+                    "snapshot {id} is not encrypted but the store is configured with key {}; read it without a key",
+                    k.id()
+                )));
+            }
+            _ => {}
+        }
+        Hasher::for_manifest(&header.hash_algorithm, header.id_key.as_ref(), key).map_err(
+            |reason| StoreError::Corrupt {
+                what: format!("manifest {}", Self::manifest_key(id)),
+                reason,
+            },
+        )
     }
 
     /// Headers of every snapshot, oldest first (by `completed_at`, then id).

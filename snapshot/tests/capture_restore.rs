@@ -366,7 +366,11 @@ async fn encryption_keeps_secrets_out_of_the_store() {
     .unwrap();
     let h = store.read_header(&sum.id).await.unwrap();
     assert_eq!(h.encryption.as_ref().unwrap().key_id, key.id());
-    assert_eq!(h.hash_algorithm, "sha256-keyed-v1");
+    assert_eq!(h.hash_algorithm, "hmac-sha256-128");
+    assert_eq!(
+        h.id_key, None,
+        "with encryption the id key is derived, never written"
+    );
     for (path, bytes) in all_files(dir.path()) {
         for needle in [
             secret_b64.as_bytes(),
@@ -381,6 +385,9 @@ async fn encryption_keeps_secrets_out_of_the_store() {
         }
     }
     verify(&store, &sum.id, &Progress::new()).await.unwrap();
+    // Ids keyed by the data key: the next capture re-uses every object.
+    let again = src.capture_into(&store, "a").await;
+    assert_eq!((again.new_objects, again.bytes_uploaded), (0, 0));
     // Without the key, or with another key: refused with a clear message.
     let nokey = file_store(dir.path(), StoreOptions::default());
     let e = verify(&nokey, &sum.id, &Progress::new())
