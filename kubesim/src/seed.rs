@@ -25,6 +25,17 @@ pub enum SeedError {
         /// The parser's message (with line and column).
         message: String,
     },
+    /// A seed path that yields no object: an empty (or truncated) file, or a directory
+    /// without manifests. Starting empty would hide the mistake until a test or a user
+    /// misses the objects.
+    #[error(
+        "{path}: holds no objects to seed (empty file, or a directory without .yaml/.yml/.json \
+         manifests); fix it, or start without --seed"
+    )]
+    Empty {
+        /// The path as given.
+        path: PathBuf,
+    },
     /// A document the server rejected.
     #[error("{path}: document {index} ({kind} \"{name}\"): {message}")]
     Rejected {
@@ -67,6 +78,7 @@ fn files(path: &Path) -> Result<Vec<PathBuf>, SeedError> {
 pub fn load(paths: &[PathBuf]) -> Result<Vec<(PathBuf, usize, Value)>, SeedError> {
     let mut out = Vec::new();
     for p in paths {
+        let before = out.len();
         for f in files(p)? {
             let text = std::fs::read_to_string(&f).map_err(|source| SeedError::Io {
                 path: f.clone(),
@@ -89,6 +101,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<(PathBuf, usize, Value)>, SeedError
                     _ => out.push((f.clone(), i, d)),
                 }
             }
+        }
+        if out.len() == before {
+            return Err(SeedError::Empty { path: p.clone() });
         }
     }
     Ok(out)
@@ -214,7 +229,28 @@ mod tests {
             "{e}"
         );
         std::fs::write(&f, "a: [1,\n").unwrap();
-        assert!(matches!(load(&[f]), Err(SeedError::Parse { .. })));
+        assert!(matches!(
+            load(std::slice::from_ref(&f)),
+            Err(SeedError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_seed_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("empty.yaml");
+        for text in ["", "---\n", "# only a comment\n"] {
+            std::fs::write(&f, text).unwrap();
+            let e = load(std::slice::from_ref(&f)).unwrap_err();
+            assert!(matches!(e, SeedError::Empty { .. }), "{text:?}: {e}");
+            assert!(
+                e.to_string().contains("empty.yaml: holds no objects"),
+                "{e}"
+            );
+        }
+        std::fs::remove_file(&f).unwrap();
+        let e = load(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(e, SeedError::Empty { .. }), "{e}");
     }
 
     #[test]

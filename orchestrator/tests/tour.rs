@@ -124,8 +124,37 @@ impl Cli {
     /// Run a command that must succeed; its stdout and stderr.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "lifeboat {args:?}: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "lifeboat {args:?}: {}\n{}",
+            text(&out),
+            self.log_tails()
+        );
         text(&out)
+    }
+
+    /// The last lines of every log in the dev dir (nodes, clusters), for a failure.
+    fn log_tails(&self) -> String {
+        let mut logs: Vec<_> = std::fs::read_dir(&self.dev_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        logs.sort();
+        let mut out = String::new();
+        for log in logs {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(25)..];
+            out.push_str(&format!(
+                "--- {} (last lines)\n{}\n",
+                log.display(),
+                tail.join("\n")
+            ));
+        }
+        out
     }
 
     /// A read command's `-o json` answer (null when it failed).

@@ -348,6 +348,10 @@ async fn start_clusters(
     }
     let admin_token = dir.join("kubesim-admin.token");
     ensure_secret(&admin_token)?;
+    // Written once, before any simulator starts: each reads it while it starts, so
+    // rewriting it for the next cluster could hand one a truncated (or empty) seed.
+    let seed = dir.join("dev-app.yaml");
+    std::fs::write(&seed, DEV_APP).with_context(|| format!("cannot write {}", seed.display()))?;
     let mut out = Vec::new();
     let mut ready = Vec::new();
     for k in 1..=count {
@@ -376,8 +380,6 @@ async fn start_clusters(
         ];
         if first_start {
             // Seeded once; a resumed fleet keeps whatever the clusters hold now.
-            let seed = dir.join("dev-app.yaml");
-            std::fs::write(&seed, DEV_APP)?;
             argv.extend(["--seed".to_string(), seed.display().to_string()]);
         }
         let launch = Launch {
