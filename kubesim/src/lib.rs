@@ -4,7 +4,7 @@
 //! CRUD with resourceVersion/generation semantics, label and field selectors, paging,
 //! watch, merge/JSON/strategic-merge patches, server-side apply, `status` and `scale`
 //! subresources, CRDs, a workload readiness simulation, and run-time fault injection
-//! through a separate admin listener. Start reading at [`server::run`].
+//! through a separate admin listener. Start reading at [`server::start`].
 
 pub mod admin;
 pub mod api;

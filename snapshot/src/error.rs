@@ -63,7 +63,7 @@ pub enum StoreError {
     },
 }
 
-/// Errors of [`crate::capture`].
+/// Errors of [`crate::capture()`].
 #[derive(Debug, Error)]
 pub enum CaptureError {
     /// The options are invalid.
@@ -100,7 +100,7 @@ pub enum CaptureError {
     Store(#[from] StoreError),
 }
 
-/// Errors of [`crate::restore`] that stop a restore as a whole (per-object failures are in
+/// Errors of [`crate::restore()`] that stop a restore as a whole (per-object failures are in
 /// the report instead).
 #[derive(Debug, Error)]
 pub enum RestoreError {
