@@ -2,9 +2,9 @@
 //!
 //! A config is read in three steps, each with its own error kind but one error shape
 //! ([`ConfigError`]: file, key, line/column where known, the problem and the fix):
-//! 1. [`schema`] parses the YAML into typed structs (unknown keys are errors);
+//! 1. `schema` parses the YAML into typed structs (unknown keys are errors);
 //! 2. [`Config::validate`] checks everything that needs no I/O (addresses, ids, quorum);
-//! 3. [`load`] resolves paths, reads the secret files (refusing world-readable ones) and
+//! 3. [`load()`] resolves paths, reads the secret files (refusing world-readable ones) and
 //!    produces the [`LoadedConfig`] a node runs with.
 //!
 //! Secrets never appear in a `Debug` or log line: tokens are kept as SHA-256 hashes and

@@ -1,12 +1,12 @@
 //! Drill reports: what a drill did, how long recovery took and whether the runbook's
 //! objectives were met.
 //!
-//! [`build`] is pure: it reads a run's journal, the runbook version the run is pinned
+//! [`build()`] is pure: it reads a run's journal, the runbook version the run is pinned
 //! to, and the restore and snapshot records in the catalog. It computes per step
 //! instance start/end/attempts/outcome, the measured RTO (run creation to workloads
 //! ready) and RPO (snapshot age when the restore began), the objectives' verdicts, and
 //! the evidence (objects in the snapshot versus restored, readiness checks).
-//! [`DrillReport::to_markdown`] and [`DrillReport::to_html`] render it; [`store`]
+//! [`DrillReport::to_markdown`] and [`DrillReport::to_html`] render it; [`store()`]
 //! writes all three forms to the object store.
 //!
 //! Files: the model is here; `journal.rs` reads the journal into step instances,

@@ -18,7 +18,7 @@
 //! the token of the step attempt that last wrote it. Before writing an object that exists,
 //! a step reads it and refuses if it carries a greater token: a newer leader has acted on
 //! it, and this attempt is stale. An equal token is this same attempt run again, and goes
-//! ahead. One helper does this for every step ([`fencing::fenced_write`]).
+//! ahead. One helper does this for every step (`fencing::fenced_write`).
 //!
 //! The check is read-then-write, so it has a race window: a newer leader may write the
 //! object between our read and our write. The window is closed for objects that existed
@@ -61,8 +61,9 @@ pub use wait::wait_ready;
 
 use ::kube::api::DynamicObject;
 
-/// The annotation holding the fencing token of the attempt that last wrote an object.
-pub const FENCING_TOKEN_ANNOTATION: &str = "lifeboat.dev/fencing-token";
+/// The annotation holding the fencing token of the attempt that last wrote an object
+/// (one definition, in `steps`).
+pub use super::FENCING_ANNOTATION as FENCING_TOKEN_ANNOTATION;
 /// The annotation holding a workload's replica count before `cluster.fence` scaled it to 0.
 pub const REPLICAS_BEFORE_FENCE_ANNOTATION: &str = "lifeboat.dev/replicas-before-fence";
 /// The server-side apply field manager of every write.
