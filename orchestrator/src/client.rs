@@ -9,7 +9,10 @@ use serde_json::Value;
 pub struct ApiClient {
     base: String,
     token: Option<String>,
+    /// Calls: 30 s in all.
     http: reqwest::Client,
+    /// Streams (server-sent events): 10 s to connect, then as long as the stream lasts.
+    streams: reqwest::Client,
 }
 
 /// What went wrong talking to the API.
@@ -52,11 +55,33 @@ impl ApiClient {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
+        let streams = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
         Self {
             base: base.trim_end_matches('/').to_string(),
             token,
             http,
+            streams,
         }
+    }
+
+    /// `GET path` as text (drill reports in Markdown or HTML).
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let resp = self
+            .start(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        resp.text().await.map_err(|e| self.garbled(&e))
+    }
+
+    /// `GET path` as a stream of server-sent events, read by the caller.
+    pub async fn get_stream(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        let req = self
+            .streams
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/event-stream");
+        self.start(req).await
     }
 
     /// `GET path` as JSON.
@@ -98,34 +123,82 @@ impl ApiClient {
             .await
     }
 
-    async fn send(&self, mut req: reqwest::RequestBuilder) -> Result<Value, ClientError> {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, ClientError> {
+        let resp = self.start(req).await?;
+        resp.json().await.map_err(|e| self.garbled(&e))
+    }
+
+    /// Send with the token; an error status is read from the API's error shape.
+    async fn start(
+        &self,
+        mut req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let url = self.base.clone();
         let resp = req
             .send()
             .await
             .map_err(|source| ClientError::Unreachable {
-                url: url.clone(),
+                url: self.base.clone(),
                 source,
             })?;
         let status = resp.status().as_u16();
-        let body: Value = resp.json().await.map_err(|e| ClientError::Garbled {
-            url: url.clone(),
-            why: e.to_string(),
-        })?;
         if status >= 400 {
-            let err = &body["error"];
-            return Err(ClientError::Api {
-                status,
-                code: err["code"].as_str().unwrap_or("unknown").to_string(),
-                message: err["message"]
-                    .as_str()
-                    .unwrap_or("(no message)")
-                    .to_string(),
-            });
+            let body = resp.text().await.unwrap_or_default();
+            return Err(api_error(status, &body));
         }
-        Ok(body)
+        Ok(resp)
+    }
+
+    fn garbled(&self, e: &reqwest::Error) -> ClientError {
+        ClientError::Garbled {
+            url: self.base.clone(),
+            why: e.to_string(),
+        }
+    }
+}
+
+/// An error answer (`{"error":{"code","message"}}`, or anything else: its first 200
+/// characters are the message) as a client error.
+pub fn api_error(status: u16, body: &str) -> ClientError {
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    let err = &v["error"];
+    ClientError::Api {
+        status,
+        code: err["code"].as_str().unwrap_or("unknown").to_string(),
+        message: err["message"]
+            .as_str()
+            .map_or_else(|| first_chars(body.trim(), 200), str::to_string),
+    }
+}
+
+/// At most `n` characters of `s`, `…` marking a cut.
+fn first_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_answers_are_read_from_the_api_error_shape_or_quoted() {
+        let e = api_error(
+            404,
+            r#"{"error":{"code":"not_found","message":"no run x"}}"#,
+        );
+        assert_eq!(e.to_string(), "404 not_found: no run x");
+        let e = api_error(502, "  Bad Gateway\n");
+        assert_eq!(e.to_string(), "502 unknown: Bad Gateway");
+        let long = "é".repeat(300);
+        let ClientError::Api { message, .. } = api_error(500, &long) else {
+            panic!("an Api error");
+        };
+        assert_eq!(message.chars().count(), 201);
+        assert!(message.ends_with('…'));
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::clock;
 use super::list::trigger;
+use crate::catalog::instance_key;
 use crate::cli::table::{Cell, Paint, Table, fit, short_time};
 use crate::executor::report::human_ms;
 
@@ -60,7 +61,7 @@ pub(super) fn journal_rows(journal: &[Value]) -> Vec<Row> {
                 at_ms,
                 ..
             } => {
-                let step = crate::catalog::instance_key(&step_id, item);
+                let step = instance_key(&step_id, item);
                 rows.push(Row {
                     step: step.clone(),
                     attempt: attempt.to_string(),
@@ -78,7 +79,7 @@ pub(super) fn journal_rows(journal: &[Value]) -> Vec<Row> {
                 result,
                 at_ms,
             } => {
-                let i = row(&mut rows, &mut open, instance(&step_id, item), attempt);
+                let i = row(&mut rows, &mut open, instance_key(&step_id, item), attempt);
                 rows[i].end = Some(at_ms);
                 rows[i].outcome = if result["simulated"] == true {
                     "simulated".into()
@@ -94,7 +95,7 @@ pub(super) fn journal_rows(journal: &[Value]) -> Vec<Row> {
                 error,
                 at_ms,
             } => {
-                let i = row(&mut rows, &mut open, instance(&step_id, item), attempt);
+                let i = row(&mut rows, &mut open, instance_key(&step_id, item), attempt);
                 rows[i].end = Some(at_ms);
                 rows[i].outcome = kind_name(kind).into();
                 rows[i].error = error;
@@ -118,7 +119,7 @@ pub(super) fn journal_rows(journal: &[Value]) -> Vec<Row> {
                 by,
                 at_ms,
             } => {
-                let i = row(&mut rows, &mut open, instance(&step_id, item), 1);
+                let i = row(&mut rows, &mut open, instance_key(&step_id, item), 1);
                 rows[i].end = Some(at_ms);
                 rows[i].outcome = if approved { "approved" } else { "rejected" }.into();
                 rows[i].error = format!("by {by}");
@@ -132,10 +133,6 @@ pub(super) fn journal_rows(journal: &[Value]) -> Vec<Row> {
         }
     }
     rows
-}
-
-pub(super) fn instance(step_id: &str, item: Option<usize>) -> String {
-    crate::catalog::instance_key(step_id, item)
 }
 
 /// `run show` as text.
@@ -252,14 +249,19 @@ fn approvals(v: &Value) -> String {
         } else {
             format!(" (approved so far by {})", by.join(", "))
         };
-        let item_arg = item.map(|i| format!(" --item {i}")).unwrap_or_default();
         out.push_str(&format!(
-            "\nwaiting for approval: step {}{so_far}\n  lifeboat run approve {id} --step \
-             {step}{item_arg}   (or reject)\n",
-            instance(step, item.and_then(|i| usize::try_from(i).ok()))
+            "\nwaiting for approval: step {}{so_far}\n  {}   (or reject)\n",
+            instance_key(step, item.and_then(|i| usize::try_from(i).ok())),
+            approve_command(id, step, item)
         ));
     }
     out
+}
+
+/// The command that approves an open approval step (`item` for a `forEach` instance).
+pub(super) fn approve_command(run: &str, step: &str, item: Option<u64>) -> String {
+    let item = item.map(|i| format!(" --item {i}")).unwrap_or_default();
+    format!("lifeboat run approve {run} --step {step}{item}")
 }
 
 pub(super) fn log_line(l: &Value) -> String {

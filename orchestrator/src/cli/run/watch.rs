@@ -7,7 +7,6 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use super::encode;
-use super::report::api_error;
 use super::sse::SseParser;
 use super::watcher::{Watcher, state_line};
 use crate::cli::table::Paint;
@@ -26,7 +25,7 @@ pub(super) async fn watch(args: &ServerArgs, client: &ApiClient, id: &str) -> an
     let mut failures = 0u32;
     let mut last_error = String::new();
     while w.final_state.is_none() {
-        match follow(args, client, id, &mut w, &mut hinted).await {
+        match follow(client, id, &mut w, &mut hinted).await {
             Ok(got_events) => {
                 if got_events {
                     failures = 0;
@@ -78,34 +77,19 @@ enum Stop {
 
 /// One connection to the event stream; Ok(true) when it delivered events.
 async fn follow(
-    args: &ServerArgs,
     client: &ApiClient,
     id: &str,
     w: &mut Watcher,
     hinted: &mut HashSet<String>,
 ) -> Result<bool, Stop> {
-    let base = args.server.trim_end_matches('/');
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default();
-    let mut req = http
-        .get(format!("{base}/v1/runs/{}/events", encode(id)))
-        .header("accept", "text/event-stream");
-    if let Some(t) = &args.token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.map_err(|e| Stop::Retry(e.to_string()))?;
-    let status = resp.status().as_u16();
-    if status >= 400 {
-        let body = resp.text().await.unwrap_or_default();
-        let err = api_error(status, &body);
-        return Err(if status >= 500 {
-            Stop::Retry(err.to_string())
-        } else {
-            Stop::Fatal(err)
-        });
-    }
+    let resp = match client
+        .get_stream(&format!("/v1/runs/{}/events", encode(id)))
+        .await
+    {
+        Ok(r) => r,
+        Err(e @ ClientError::Api { status, .. }) if status < 500 => return Err(Stop::Fatal(e)),
+        Err(e) => return Err(Stop::Retry(e.to_string())),
+    };
     let mut stream = resp.bytes_stream();
     let mut parser = SseParser::default();
     let mut got = false;
@@ -141,13 +125,9 @@ async fn hint_approval(client: &ApiClient, id: &str, hinted: &mut HashSet<String
         let key = format!("{}#{}#{}", a["step_id"], a["item"], a["attempt"]);
         if hinted.insert(key) {
             let step = a["step_id"].as_str().unwrap_or("?");
-            let item = a["item"]
-                .as_u64()
-                .map(|i| format!(" --item {i}"))
-                .unwrap_or_default();
             println!(
-                "         waiting for approval: lifeboat run approve {id} --step {step}{item} \
-                 (or reject)"
+                "         waiting for approval: {} (or reject)",
+                super::show::approve_command(id, step, a["item"].as_u64())
             );
         }
     }

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 use lifeboat_runbooks::journal::JournalEvent;
 use serde_json::{Value, json};
 
-use super::show::{instance, kind_name, log_line};
+use super::show::{kind_name, log_line};
 use super::sse::SseEvent;
 use super::{clock, now_ms};
+use crate::catalog::instance_key;
 use crate::cli::table::Paint;
 use crate::executor::report::human_ms;
 
@@ -82,7 +83,7 @@ impl Watcher {
                 at_ms,
                 ..
             } => {
-                let step = instance(step_id, *item);
+                let step = instance_key(step_id, *item);
                 self.starts.insert(step.clone(), *at_ms);
                 format!("{} {step}: attempt {attempt} started", clock(*at_ms))
             }
@@ -93,7 +94,7 @@ impl Watcher {
                 at_ms,
                 ..
             } => {
-                let step = instance(step_id, *item);
+                let step = instance_key(step_id, *item);
                 let took = self
                     .starts
                     .get(&step)
@@ -116,7 +117,7 @@ impl Watcher {
             } => format!(
                 "{} {}: attempt {attempt} {}: {error}",
                 clock(*at_ms),
-                instance(step_id, *item),
+                instance_key(step_id, *item),
                 kind_name(*kind)
             ),
             JournalEvent::StepSkipped {
@@ -133,7 +134,7 @@ impl Watcher {
             } => format!(
                 "{} {}: {} by {by}",
                 clock(*at_ms),
-                instance(step_id, *item),
+                instance_key(step_id, *item),
                 if *approved { "approved" } else { "rejected" }
             ),
             JournalEvent::Resumed { at_ms } => format!(
