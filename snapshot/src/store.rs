@@ -588,12 +588,25 @@ impl SnapshotStore {
             }
             _ => {}
         }
-        Hasher::for_manifest(&header.hash_algorithm, header.id_key.as_ref(), key).map_err(
-            |reason| StoreError::Corrupt {
-                what: format!("manifest {}", Self::manifest_key(id)),
-                reason,
-            },
-        )
+        let corrupt = |reason| StoreError::Corrupt {
+            what: format!("manifest {}", Self::manifest_key(id)),
+            reason,
+        };
+        // Format 3 brought 128-bit ids; a header mixing a format with the other's ids
+        // was edited or damaged (its ids would not even have the right length).
+        let v3_ids = header.hash_algorithm == crate::id::HMAC_SHA256_128;
+        if (header.format_version >= 3) != v3_ids {
+            let expected = if header.format_version >= 3 {
+                crate::id::HMAC_SHA256_128.to_string()
+            } else {
+                format!("{} or {}", crate::id::SHA256, crate::id::SHA256_KEYED_V1)
+            };
+            return Err(corrupt(format!(
+                "format {} manifests use {expected} object ids, this header says {:?}",
+                header.format_version, header.hash_algorithm
+            )));
+        }
+        Hasher::for_manifest(&header.hash_algorithm, header.id_key.as_ref(), key).map_err(corrupt)
     }
 
     /// Headers of every snapshot, oldest first (by `completed_at`, then id).

@@ -388,6 +388,20 @@ async fn tampered_objects_and_unusable_id_keys_are_refused() {
         );
         assert!(verify(&store, new_id, &Progress::new()).await.is_err());
     }
+    // A format-3 header claiming the ids of formats 1 and 2 is refused as such (not as a
+    // hash mismatch on some object).
+    let mixed = "src-20200101T000000Z-vvvvvv";
+    edit_header(&store, &sum.id, mixed, |h| {
+        h["completed_at"] = "2100-01-01T00:00:00Z".into();
+        h["hash_algorithm"] = "sha256".into();
+    })
+    .await;
+    let msg = store.read_manifest(mixed).await.unwrap_err().to_string();
+    assert!(
+        msg.contains(&format!("manifests/{mixed}.manifest"))
+            && msg.contains("format 3 manifests use hmac-sha256-128 object ids"),
+        "{msg}"
+    );
     // A capture skips the unusable (later) headers and continues the good lineage.
     let again = src.capture_into(&store, "src").await;
     assert_eq!((again.new_objects, again.bytes_uploaded), (0, 0));
