@@ -15,7 +15,7 @@
 //! - **v3** (manifest format 3): `"LBEC3\n"` and the same columns, with 16-byte ids
 //!   (`hmac-sha256-128`, 32 hex each): half the incompressible bytes per entry.
 //!
-//! Both encodings are deterministic, so an unchanged list of entries yields the same
+//! Every encoding is deterministic, so an unchanged list of entries yields the same
 //! chunk (and the same chunk id): a second snapshot of an unchanged cluster re-uses its
 //! chunks instead of uploading them.
 

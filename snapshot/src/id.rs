@@ -95,9 +95,9 @@ impl IdKey {
 
     /// The key's 32 bytes, or why the stored text is not a key.
     pub fn bytes(&self) -> Result<[u8; 32], String> {
-        let ok = self.0.len() == 64 && self.0.chars().all(|c| c.is_ascii_hexdigit());
-        ok.then(|| hex::decode(&self.0).ok()?.try_into().ok())
-            .flatten()
+        hex::decode(&self.0)
+            .ok()
+            .and_then(|b| b.try_into().ok())
             .ok_or_else(|| {
                 format!(
                     "id_key must be 64 hex characters, found {} characters",

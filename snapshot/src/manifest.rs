@@ -8,10 +8,9 @@
 //! Entry chunks are content-addressed objects stored in packs like captured objects:
 //! the entries with their pack locations ([`ChunkLine`]), encoded by [`crate::chunk`]
 //! (versions 2 and 3 have compact columnar chunks, with 32-byte and 16-byte ids; version
-//! 1 had JSON lines). Chunk
-//! boundaries depend only on the resource type and the object names ([`is_boundary`]),
-//! so an unchanged cluster yields identical chunks that are not uploaded again: a second
-//! snapshot of an unchanged cluster costs one small manifest.
+//! 1 had JSON lines). Chunk boundaries depend only on the resource type and the object
+//! names ([`is_boundary`]), so an unchanged cluster yields identical chunks that are not
+//! uploaded again: a second snapshot of an unchanged cluster costs one small manifest.
 
 use crate::crypto::EncryptionKey;
 use crate::filter::Filters;
